@@ -1,0 +1,1 @@
+"""Everything that produces the pipeline's input records: simulate, import, download."""

@@ -1,0 +1,74 @@
+"""`python -m ingest simulate|import|download ...`: the three ways to make pipeline records."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from ingest import contract as c  # noqa: E402
+
+
+def _import(argv: list[str]) -> int:
+    from ingest.skyserver_import import __doc__ as doc
+    from ingest.skyserver_import import import_export
+
+    p = argparse.ArgumentParser(prog="python -m ingest import", description=doc,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--csv", required=True, help="SkyServer SQL export")
+    p.add_argument("--images", default=None, help="folder of cutouts named by objid, J<ra><dec> key or row<N>")
+    p.add_argument("--out", required=True)
+    p.add_argument("--simulate-missing-images", action="store_true",
+                   help="render a GalSim cutout from the photometry where no image file exists")
+    p.add_argument("--seed", type=int, default=0, help="seed for simulated cutouts")
+    p.add_argument("--splits", type=float, nargs=3, default=c.DEFAULT_SPLIT_FRACTIONS,
+                   metavar=("TRAIN", "EVAL", "TEST"))
+    args = p.parse_args(argv)
+    try:
+        report = import_export(args.csv, args.images, args.out, args.simulate_missing_images, args.seed, args.splits)
+    except (OSError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(report.line())
+    print("splits: " + " ".join(f"{k}={v}" for k, v in report.splits.items()) + f"; rejects: {report.rejects_path}")
+    return 0
+
+
+def _download(argv: list[str]) -> int:
+    from ingest.download import DEFAULT_BASE_URL, Fetcher, download
+    from ingest.download import __doc__ as doc
+
+    p = argparse.ArgumentParser(prog="python -m ingest download", description=doc,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--n", type=int, default=1000)
+    p.add_argument("--out", required=True)
+    p.add_argument("--mix", choices=("dr", "balanced"), default="dr")
+    p.add_argument("--base-url", default=DEFAULT_BASE_URL)
+    p.add_argument("--rate", type=float, default=2.0, help="requests per second at most")
+    p.add_argument("--retries", type=int, default=5)
+    args = p.parse_args(argv)
+    counts = download(args.n, args.out, args.base_url, args.mix,
+                      Fetcher(min_interval_s=1.0 / args.rate, max_retries=args.retries))
+    print(f"cutouts: fetched {counts['fetched']}, already on disk {counts['skipped']}, failed {counts['failed']}")
+    print(f"next: python -m ingest import --csv {args.out}/export.csv --images {args.out}/images --out <records dir>")
+    return 1 if counts["failed"] else 0
+
+
+def main() -> int:
+    commands = {"simulate": None, "import": _import, "download": _download}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        print(f"usage: python -m ingest {{{'|'.join(commands)}}} [--help]", file=sys.stderr)
+        return 2
+    if sys.argv[1] == "simulate":
+        from ingest.simulate import main as simulate_main
+
+        simulate_main(sys.argv[2:])
+        return 0
+    return commands[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

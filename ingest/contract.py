@@ -1,0 +1,46 @@
+"""The record contract: the one place that names features, classes and the image size.
+
+The simulator, the importer, the schema test, Transform, the trainer and the
+evaluator all import these names, so a rename happens here or nowhere.
+"""
+
+from __future__ import annotations
+
+OBJID = "objid"
+RA = "ra"
+DEC = "dec"
+BANDS: tuple[str, ...] = ("u", "g", "r", "i", "z")
+REDSHIFT = "redshift"
+IMAGE = "image"
+LABEL = "class"
+
+# Floats the model reads; ra/dec travel for provenance and cross-matching only.
+TABULAR_FEATURES: tuple[str, ...] = (*BANDS, REDSHIFT)
+FLOAT_FEATURES: tuple[str, ...] = (RA, DEC, *TABULAR_FEATURES)
+
+# Fixed label ids: GALAXY=0, STAR=1, QSO=2, whatever the data's frequencies.
+CLASS_NAMES: tuple[str, ...] = ("GALAXY", "STAR", "QSO")
+
+IMAGE_SIZE = 64  # pixels per side, as SkyServer's ImgCutout serves them
+IMAGE_CHANNELS = 3
+PIXEL_SCALE_ARCSEC = 0.396  # SDSS imaging camera
+
+# Plausible ranges. SDSS writes -9999 or 99 for failed measurements; anything
+# outside these bounds is rejected at import and flagged by the curated schema.
+MAG_RANGE: tuple[float, float] = (10.0, 30.0)
+REDSHIFT_RANGE: tuple[float, float] = (-0.05, 7.5)
+RA_RANGE: tuple[float, float] = (0.0, 360.0)
+DEC_RANGE: tuple[float, float] = (-90.0, 90.0)
+
+SPLITS: tuple[str, ...] = ("train", "eval", "test")
+# The pipeline ingests train and eval; test stays held out for prediction checks and benchmarks.
+PIPELINE_SPLITS: tuple[str, ...] = ("train", "eval")
+DEFAULT_SPLIT_FRACTIONS: tuple[float, ...] = (0.7, 0.15, 0.15)
+RECORD_GLOB = "*.tfrecord.gz"
+
+
+def feature_range(name: str) -> tuple[float, float]:
+    """Plausible range of one float feature."""
+    if name in BANDS:
+        return MAG_RANGE
+    return {REDSHIFT: REDSHIFT_RANGE, RA: RA_RANGE, DEC: DEC_RANGE}[name]

@@ -1,0 +1,34 @@
+"""A PNG sheet of cutouts per class, to eyeball what the simulator or an import produced."""
+
+from __future__ import annotations
+
+import io
+from typing import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from ingest import contract as c  # noqa: E402
+
+
+def contact_sheet(objs: Sequence, path: str, per_class: int = 8, title: str = "") -> None:
+    fig, axes = plt.subplots(len(c.CLASS_NAMES), per_class, figsize=(per_class * 1.3, len(c.CLASS_NAMES) * 1.5))
+    for row, name in enumerate(c.CLASS_NAMES):
+        chosen = [o for o in objs if o.label == name][:per_class]
+        for col in range(per_class):
+            ax = axes[row, col]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if col < len(chosen):
+                o = chosen[col]
+                ax.imshow(Image.open(io.BytesIO(o.image_jpeg)))
+                ax.set_title(f"r={o.mags['r']:.1f} z={o.redshift:.2f}", fontsize=6)
+            if col == 0:
+                ax.set_ylabel(name, fontsize=9)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
