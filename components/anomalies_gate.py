@@ -1,0 +1,43 @@
+"""Stops the pipeline before Transform when ExampleValidator found anomalies.
+
+ExampleValidator only records anomalies; a daily pipeline must not train on
+data that breaks the curated schema, so this gate turns them into a failure
+whose message names each feature and what is wrong with it.
+"""
+
+
+import os
+
+from tensorflow_data_validation.utils.anomalies_util import load_anomalies_binary
+from tfx import v1 as tfx
+from tfx.types import artifact_utils
+
+
+class DataAnomaliesError(RuntimeError):
+    pass
+
+
+def describe(anomalies_uri: str, split_names: list[str]) -> list[str]:
+    """One readable line per (split, feature) anomaly."""
+    lines = []
+    for split in split_names:
+        path = os.path.join(anomalies_uri, f"Split-{split}", "SchemaDiff.pb")
+        report = load_anomalies_binary(path)
+        for feature, info in sorted(report.anomaly_info.items()):
+            reasons = "; ".join(f"{r.short_description}: {r.description}" for r in info.reason) or info.description
+            lines.append(f"[{split}] feature '{feature}': {reasons}")
+        if report.HasField("dataset_anomaly_info"):
+            info = report.dataset_anomaly_info
+            lines.append(f"[{split}] dataset: " + "; ".join(r.description for r in info.reason))
+    return lines
+
+
+@tfx.dsl.components.component
+def AnomaliesGate(
+    anomalies: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ExampleAnomalies],
+) -> None:
+    splits = artifact_utils.decode_split_names(anomalies.split_names)
+    problems = describe(anomalies.uri, splits)
+    if problems:
+        raise DataAnomaliesError("data does not match schema/schema.pbtxt, stopping before Transform:\n  "
+                                 + "\n  ".join(problems))

@@ -1,0 +1,54 @@
+"""Pipeline constants: names, default locations, training and blessing settings.
+
+Runners override these with flags; nothing else in the pipeline hard-codes them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+PIPELINE_NAME = "sdss-multimodal"
+MODEL_NAME = "sky_classifier"  # serving layout: <serving_dir>/<MODEL_NAME>/<version>/
+
+DATA_DIR = REPO_ROOT / "data" / "simulated"
+OUTPUT_DIR = REPO_ROOT / "outputs"
+PIPELINE_ROOT = OUTPUT_DIR / "pipeline_root"
+METADATA_PATH = OUTPUT_DIR / "metadata.sqlite"
+SERVING_DIR = OUTPUT_DIR / "serving"
+LOG_FILE = OUTPUT_DIR / "logs" / "run_local.log"
+SCHEMA_FILE = REPO_ROOT / "schema" / "schema.pbtxt"
+# Code that shapes Transform and Trainer outputs; its hash is part of their cache key.
+CODE_DIRS = (REPO_ROOT / "trainer",)
+CODE_FILES = (REPO_ROOT / "ingest" / "contract.py",)
+
+# Built-in dataset (simulated from real SDSS DR14 statistics).
+SIM_N = 1000
+SIM_SEED = 0
+
+# Training.
+MODEL_KIND = "fusion"
+EPOCHS = 15
+PATIENCE = 4
+LEARNING_RATE = 1e-3
+TRAIN_SEED = 0
+DECODE_IMAGES_IN_TRANSFORM = False
+
+# Blessing gate (pipeline/eval_config.py builds the TFMA config from these).
+ACCURACY_FLOOR = 0.90
+CLASS_RECALL_FLOOR = 0.75
+MAX_ACCURACY_DROP = 0.01  # against the latest older blessed model
+MAX_QSO_RECALL_DROP = 0.05
+
+
+def beam_args_local(direct_num_workers: int = 1) -> list[str]:
+    """In-memory Beam is fastest on a 2-core machine; more workers switch to multi-processing."""
+    if direct_num_workers <= 1:
+        return ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+    return ["--direct_running_mode=multi_processing", f"--direct_num_workers={direct_num_workers}"]
+
+
+def env_path(name: str, default: Path) -> str:
+    return os.environ.get(name, str(default))

@@ -1,0 +1,63 @@
+"""The TFMA EvalConfig: slices, metrics and the blessing gate, all from pipeline/configs.py.
+
+Per-class recall is accuracy on the `class` slice: every example in slice
+class=QSO has label QSO, so the share predicted correctly there is QSO recall
+under argmax, with no per-class probability threshold involved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import tensorflow_model_analysis as tfma
+
+from ingest import contract as c
+from pipeline import configs
+from trainer import features as f
+from trainer.signatures import TRANSFORM_FEATURES
+
+ACCURACY = "sparse_categorical_accuracy"
+
+
+@dataclass(frozen=True)
+class Gate:
+    accuracy_floor: float = configs.ACCURACY_FLOOR
+    class_recall_floor: float = configs.CLASS_RECALL_FLOOR
+    max_accuracy_drop: float = configs.MAX_ACCURACY_DROP
+    max_qso_recall_drop: float = configs.MAX_QSO_RECALL_DROP
+
+
+def class_slice(name: str) -> tfma.SlicingSpec:
+    return tfma.SlicingSpec(feature_values={c.LABEL: name})
+
+
+def _threshold(floor: float, max_drop: float | None) -> tfma.MetricThreshold:
+    t = tfma.MetricThreshold(value_threshold=tfma.GenericValueThreshold(lower_bound={"value": floor}))
+    if max_drop is not None:
+        t.change_threshold.CopyFrom(tfma.GenericChangeThreshold(
+            direction=tfma.MetricDirection.HIGHER_IS_BETTER, absolute={"value": -max_drop}))
+    return t
+
+
+def build(gate: Gate = Gate()) -> tfma.EvalConfig:
+    per_class = [
+        tfma.PerSliceMetricThreshold(
+            slicing_specs=[class_slice(name)],
+            threshold=_threshold(gate.class_recall_floor, gate.max_qso_recall_drop if name == "QSO" else None))
+        for name in c.CLASS_NAMES
+    ]
+    # MetricConfig.threshold would apply to every slice; each floor is bound to its own slice instead.
+    overall = tfma.PerSliceMetricThreshold(slicing_specs=[tfma.SlicingSpec()],
+                                           threshold=_threshold(gate.accuracy_floor, gate.max_accuracy_drop))
+    accuracy = tfma.MetricConfig(class_name="SparseCategoricalAccuracy", per_slice_thresholds=[overall, *per_class])
+    return tfma.EvalConfig(
+        model_specs=[tfma.ModelSpec(signature_name="serving_default", label_key=f.LABEL_XF,
+                                    prediction_key="probabilities",
+                                    preprocessing_function_names=[TRANSFORM_FEATURES])],
+        slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=[c.LABEL])],
+        metrics_specs=[tfma.MetricsSpec(metrics=[
+            accuracy,
+            tfma.MetricConfig(class_name="ExampleCount"),
+            tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot"),
+        ])],
+    )

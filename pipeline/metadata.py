@@ -1,0 +1,91 @@
+"""Read-only questions to ML Metadata: what ran in the last run, what it produced, where it came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ml_metadata as mlmd
+from ml_metadata.proto import metadata_store_pb2
+
+RUN_CONTEXT_TYPE = "pipeline_run"
+NODE_CONTEXT_TYPE = "node"
+_STATE = metadata_store_pb2.Execution.State
+
+
+def open_store(metadata_path: str) -> mlmd.MetadataStore:
+    cfg = metadata_store_pb2.ConnectionConfig()
+    cfg.sqlite.filename_uri = metadata_path
+    cfg.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
+    return mlmd.MetadataStore(cfg)
+
+
+@dataclass
+class NodeRun:
+    node_id: str
+    execution: metadata_store_pb2.Execution
+
+    @property
+    def state(self) -> str:
+        return _STATE.Name(self.execution.last_known_state)
+
+    @property
+    def seconds(self) -> float:
+        return max(0.0, (self.execution.last_update_time_since_epoch - self.execution.create_time_since_epoch) / 1000)
+
+
+def latest_run(store: mlmd.MetadataStore, pipeline_name: str) -> metadata_store_pb2.Context:
+    runs = [ctx for ctx in store.get_contexts_by_type(RUN_CONTEXT_TYPE)
+            if store.get_executions_by_context(ctx.id)]
+    pipeline_ctx = store.get_context_by_type_and_name("pipeline", pipeline_name)
+    if pipeline_ctx is not None:
+        in_pipeline = {e.id for e in store.get_executions_by_context(pipeline_ctx.id)}
+        runs = [r for r in runs if any(e.id in in_pipeline for e in store.get_executions_by_context(r.id))]
+    if not runs:
+        raise LookupError(f"no runs of pipeline {pipeline_name!r} in this metadata store")
+    return max(runs, key=lambda ctx: ctx.create_time_since_epoch)
+
+
+def node_runs(store: mlmd.MetadataStore, run: metadata_store_pb2.Context) -> dict[str, NodeRun]:
+    """Node id (e.g. 'Trainer') -> its execution in that run."""
+    out: dict[str, NodeRun] = {}
+    for ex in store.get_executions_by_context(run.id):
+        for ctx in store.get_contexts_by_execution(ex.id):
+            if store.get_context_types_by_id([ctx.type_id])[0].name == NODE_CONTEXT_TYPE:
+                node_id = ctx.name.split(".", 1)[-1]
+                if node_id not in out or ex.id > out[node_id].execution.id:
+                    out[node_id] = NodeRun(node_id, ex)
+    return out
+
+
+def artifacts(store: mlmd.MetadataStore, execution_id: int, key: str,
+              event_type: int = metadata_store_pb2.Event.OUTPUT) -> list[metadata_store_pb2.Artifact]:
+    """The artifacts an execution produced (or read) under one key, e.g. ('Evaluator', 'blessing')."""
+    ids = [ev.artifact_id for ev in store.get_events_by_execution_ids([execution_id])
+           if ev.type == event_type and ev.path.steps and ev.path.steps[0].key == key]
+    return store.get_artifacts_by_id(ids) if ids else []
+
+
+def producer(store: mlmd.MetadataStore, artifact_id: int) -> metadata_store_pb2.Execution | None:
+    outs = [ev for ev in store.get_events_by_artifact_ids([artifact_id])
+            if ev.type in (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)]
+    return store.get_executions_by_id([outs[0].execution_id])[0] if outs else None
+
+
+def upstream_artifacts(store: mlmd.MetadataStore, artifact_id: int) -> list[metadata_store_pb2.Artifact]:
+    """Every artifact that `artifact_id` was derived from, walking producer inputs back to the sources."""
+    seen: dict[int, metadata_store_pb2.Artifact] = {}
+    frontier = [artifact_id]
+    while frontier:
+        ex = producer(store, frontier.pop())
+        if ex is None:
+            continue
+        ins = [ev.artifact_id for ev in store.get_events_by_execution_ids([ex.id])
+               if ev.type == metadata_store_pb2.Event.INPUT]
+        for art in store.get_artifacts_by_id([i for i in ins if i not in seen]):
+            seen[art.id] = art
+            frontier.append(art.id)
+    return list(seen.values())
+
+
+def type_name(store: mlmd.MetadataStore, artifact: metadata_store_pb2.Artifact) -> str:
+    return store.get_artifact_types_by_id([artifact.type_id])[0].name

@@ -1,0 +1,102 @@
+"""The pipeline definition: one pure function, shared by every runner (local, Dataflow, Kubeflow)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import tensorflow_model_analysis as tfma
+from tfx import v1 as tfx
+
+from components.anomalies_gate import AnomaliesGate
+from components.baseline_resolver import BLESSING, CANDIDATE, MODEL, OlderBlessedModelStrategy
+from components.curated_schema import CuratedSchemaImporter
+from ingest import contract as c
+
+
+def create_pipeline(
+    *,
+    pipeline_name: str,
+    pipeline_root: str,
+    data_dir: str,
+    schema_file: str,
+    schema_sha256: str,
+    code_sha256: str,
+    serving_dir: str,
+    model_name: str,
+    eval_config: tfma.EvalConfig,
+    train_config: dict[str, Any],
+    decode_images_in_transform: bool,
+    metadata_connection_config: Any | None,
+    beam_pipeline_args: list[str],
+    enable_cache: bool = True,
+) -> tfx.dsl.Pipeline:
+    # Reads the gzip TFRecords of tf.Examples, keeping the data's own hash-by-objid train/eval split.
+    example_gen = tfx.components.ImportExampleGen(
+        input_base=data_dir,
+        input_config=tfx.proto.Input(splits=[
+            tfx.proto.Input.Split(name=s, pattern=f"{s}/{c.RECORD_GLOB}") for s in c.PIPELINE_SPLITS]))
+
+    # Computes per-split feature statistics for validation and the evaluation report.
+    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+
+    # Imports the curated schema from schema/, keyed by its content hash.
+    schema_importer = CuratedSchemaImporter(schema_file=schema_file, content_sha256=schema_sha256)
+
+    # Compares the statistics with the curated schema.
+    example_validator = tfx.components.ExampleValidator(
+        statistics=statistics_gen.outputs["statistics"], schema=schema_importer.outputs["schema"])
+
+    # Fails the run, naming each anomaly, before anything trains on bad data.
+    anomalies_gate = AnomaliesGate(anomalies=example_validator.outputs["anomalies"])
+
+    # Scales photometry, adds colours, maps labels to fixed ids; the graph is reused at serving.
+    transform = tfx.components.Transform(
+        examples=example_gen.outputs["examples"],
+        schema=schema_importer.outputs["schema"],
+        preprocessing_fn="trainer.transform.preprocessing_fn",
+        custom_config={"decode_images": decode_images_in_transform, "code_sha256": code_sha256})
+    transform.add_upstream_node(anomalies_gate)
+
+    # Trains the Keras fusion (or unimodal) model and saves it with its serving signatures.
+    trainer = tfx.components.Trainer(
+        run_fn="trainer.train.run_fn",
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        schema=schema_importer.outputs["schema"],
+        train_args=tfx.proto.TrainArgs(splits=["train"]),
+        eval_args=tfx.proto.EvalArgs(splits=["eval"]),
+        custom_config={**train_config, "code_sha256": code_sha256})
+
+    # Picks the baseline: the latest blessed model older than this candidate (none on a first run).
+    baseline_resolver = tfx.dsl.Resolver(
+        strategy_class=OlderBlessedModelStrategy,
+        **{CANDIDATE: trainer.outputs["model"],
+           MODEL: tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+           BLESSING: tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing)},
+    ).with_id("baseline_resolver")
+
+    # Evaluates on the eval split, overall and per class, and blesses the model only if the gate passes.
+    evaluator = tfx.components.Evaluator(
+        examples=example_gen.outputs["examples"],
+        model=trainer.outputs["model"],
+        baseline_model=baseline_resolver.outputs[MODEL],
+        eval_config=eval_config,
+        example_splits=["eval"])
+
+    # Copies a blessed model to <serving_dir>/<model_name>/<version>/ for TF Serving.
+    pusher = tfx.components.Pusher(
+        model=trainer.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        push_destination=tfx.proto.PushDestination(filesystem=tfx.proto.PushDestination.Filesystem(
+            base_directory=os.path.join(serving_dir, model_name))))
+
+    return tfx.dsl.Pipeline(
+        pipeline_name=pipeline_name,
+        pipeline_root=pipeline_root,
+        components=[example_gen, statistics_gen, schema_importer, example_validator, anomalies_gate,
+                    transform, trainer, baseline_resolver, evaluator, pusher],
+        enable_cache=enable_cache,
+        metadata_connection_config=metadata_connection_config,
+        beam_pipeline_args=beam_pipeline_args,
+    )

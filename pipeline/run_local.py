@@ -1,0 +1,130 @@
+"""Runs the pipeline on this machine: LocalDagRunner with Beam's in-process runner.
+
+    python pipeline/run_local.py [--data-dir data/simulated] [--epochs 15] [--model fusion] [--no-cache]
+
+The console gets one line per component and a summary; TF, Beam and Keras
+logs go to the log file (--log-file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # before TensorFlow is imported anywhere
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+if __package__ in (None, ""):  # run as a script: import the repo's packages, not pipeline/*.py as top-level
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from pipeline import configs  # noqa: E402
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-dir", default=str(configs.DATA_DIR), help="records: <dir>/{train,eval}/*.tfrecord.gz")
+    p.add_argument("--pipeline-root", default=str(configs.PIPELINE_ROOT))
+    p.add_argument("--metadata-path", default=str(configs.METADATA_PATH), help="MLMD SQLite file")
+    p.add_argument("--serving-dir", default=str(configs.SERVING_DIR))
+    p.add_argument("--log-file", default=str(configs.LOG_FILE))
+    p.add_argument("--epochs", type=int, default=configs.EPOCHS)
+    p.add_argument("--model", choices=("fusion", "tabular", "image"), default=configs.MODEL_KIND)
+    p.add_argument("--seed", type=int, default=configs.TRAIN_SEED)
+    p.add_argument("--direct-num-workers", type=int, default=1,
+                   help="Beam DirectRunner workers; >1 switches to multi-processing")
+    p.add_argument("--decode-images-in-transform", action="store_true",
+                   help="materialize float pixels in Transform instead of decoding JPEGs while training")
+    p.add_argument("--accuracy-floor", type=float, default=configs.ACCURACY_FLOOR)
+    p.add_argument("--class-recall-floor", type=float, default=configs.CLASS_RECALL_FLOOR)
+    p.add_argument("--no-cache", action="store_true", help="re-run every component")
+    return p.parse_args(argv)
+
+
+@contextlib.contextmanager
+def logs_to_file(path: str):
+    """Sends fd 1/2 (TF C++ logs, Keras, Beam) to `path`; yields a stream to the real console."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved_out, saved_err = os.dup(1), os.dup(2)
+    console = os.fdopen(os.dup(1), "w", buffering=1)
+    with open(path, "a") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield console
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved_out, 1)
+            os.dup2(saved_err, 2)
+            os.close(saved_out)
+            os.close(saved_err)
+            console.close()
+
+
+def build(args: argparse.Namespace):
+    from tfx import v1 as tfx
+
+    from components.curated_schema import file_sha256
+    from pipeline import eval_config
+    from pipeline.fingerprint import tree_sha256
+    from pipeline.pipeline import create_pipeline
+
+    return create_pipeline(
+        pipeline_name=configs.PIPELINE_NAME,
+        pipeline_root=args.pipeline_root,
+        data_dir=args.data_dir,
+        schema_file=str(configs.SCHEMA_FILE),
+        schema_sha256=file_sha256(str(configs.SCHEMA_FILE)),
+        code_sha256=tree_sha256(configs.CODE_DIRS, configs.CODE_FILES),
+        serving_dir=args.serving_dir,
+        model_name=configs.MODEL_NAME,
+        eval_config=eval_config.build(eval_config.Gate(
+            accuracy_floor=args.accuracy_floor, class_recall_floor=args.class_recall_floor)),
+        train_config={"model_kind": args.model, "epochs": args.epochs, "patience": configs.PATIENCE,
+                      "learning_rate": configs.LEARNING_RATE, "seed": args.seed},
+        decode_images_in_transform=args.decode_images_in_transform,
+        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(args.metadata_path),
+        beam_pipeline_args=configs.beam_args_local(args.direct_num_workers),
+        enable_cache=not args.no_cache,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if not any(Path(args.data_dir, "train").glob("*.tfrecord.gz")):
+        print(f"error: no records under {args.data_dir}/train/; build them with `make data` or "
+              f"`python -m ingest simulate --out {args.data_dir}`", file=sys.stderr)
+        return 2
+    t0 = time.monotonic()
+    print(f"pipeline {configs.PIPELINE_NAME}: data {args.data_dir}, model {args.model}, logs {args.log_file}")
+    with logs_to_file(args.log_file) as console:
+        from absl import logging as absl_logging
+        from tfx import v1 as tfx
+
+        from pipeline.progress import ProgressHandler
+        from pipeline.report import run_summary
+
+        absl_logging.set_verbosity(absl_logging.INFO)
+        progress = ProgressHandler(console)
+        logging.getLogger("absl").addHandler(progress)
+        try:
+            tfx.orchestration.LocalDagRunner().run(build(args))
+        except Exception as e:  # noqa: BLE001 - the console gets the reason, the log file the traceback
+            logging.getLogger("absl").exception("pipeline failed")
+            console.write(f"\nFAILED in {progress.failed_node() or 'pipeline set-up'}: {e}\n"
+                          f"full log: {args.log_file}\n")
+            return 1
+        finally:
+            logging.getLogger("absl").removeHandler(progress)
+        console.write(run_summary(args.metadata_path, configs.PIPELINE_NAME, time.monotonic() - t0))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+"""JPEG bytes -> float [0, 1] pixels of the contract shape; shared by training input and serving."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from ingest import contract as c
+
+IMAGE_SHAPE = (c.IMAGE_SIZE, c.IMAGE_SIZE, c.IMAGE_CHANNELS)
+
+
+def decode_one(jpeg: tf.Tensor) -> tf.Tensor:
+    img = tf.io.decode_jpeg(jpeg, channels=c.IMAGE_CHANNELS)
+    return tf.ensure_shape(tf.image.convert_image_dtype(img, tf.float32), IMAGE_SHAPE)
+
+
+def to_pixels(images: tf.Tensor) -> tf.Tensor:
+    """Batch of images as float pixels [B, H, W, C]: decodes JPEG strings, reshapes pre-decoded floats.
+
+    Which one arrives depends on where decoding was chosen to run (Transform's
+    `decode_images` switch); the model sees the same tensor either way.
+    """
+    if images.dtype == tf.string:
+        flat = tf.reshape(images, [-1])
+        return tf.map_fn(decode_one, flat, fn_output_signature=tf.TensorSpec(IMAGE_SHAPE, tf.float32))
+    return tf.reshape(tf.cast(images, tf.float32), (-1, *IMAGE_SHAPE))

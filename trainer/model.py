@@ -1,0 +1,58 @@
+"""The Keras functional model: an image CNN and a tabular MLP, fused before the softmax.
+
+`kind` keeps only one branch, so the unimodal baselines are the same code
+with a branch switched off, not a separate implementation.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from ingest import contract as c
+from trainer import features as f
+from trainer.image_ops import IMAGE_SHAPE
+
+keras = tf.keras
+
+
+def _image_branch(image: tf.Tensor) -> tf.Tensor:
+    x = image
+    for filters in (16, 32, 64):
+        x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+        x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.layers.Dense(32, activation="relu")(x)
+
+
+def _tabular_branch(columns: list[tf.Tensor]) -> tf.Tensor:
+    x = keras.layers.Concatenate()(columns)
+    x = keras.layers.Dense(64, activation="relu")(x)
+    return keras.layers.Dense(32, activation="relu")(x)
+
+
+def build(kind: str = "fusion", learning_rate: float = 1e-3) -> keras.Model:
+    if kind not in f.MODEL_KINDS:
+        raise ValueError(f"model kind must be one of {f.MODEL_KINDS}, got {kind!r}")
+    inputs: dict[str, tf.Tensor] = {}
+    branches = []
+    if kind in ("fusion", "image"):
+        inputs[f.IMAGE_XF] = keras.Input(shape=IMAGE_SHAPE, name=f.IMAGE_XF)
+        branches.append(_image_branch(inputs[f.IMAGE_XF]))
+    if kind in ("fusion", "tabular"):
+        cols = [keras.Input(shape=(1,), name=k) for k in f.TABULAR_XF]
+        inputs.update({k: t for k, t in zip(f.TABULAR_XF, cols)})
+        branches.append(_tabular_branch(cols))
+    x = keras.layers.Concatenate()(branches) if len(branches) > 1 else branches[0]
+    x = keras.layers.Dense(64, activation="relu")(x)
+    x = keras.layers.Dropout(0.2)(x)
+    probs = keras.layers.Dense(len(c.CLASS_NAMES), activation="softmax", name="probabilities")(x)
+    model = keras.Model(inputs=inputs, outputs=probs, name=f"sky_{kind}")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss=keras.losses.SparseCategoricalCrossentropy(),
+                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    return model
+
+
+def model_inputs(model: keras.Model, features: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+    """The subset of transformed features that this model kind reads, shaped for it."""
+    return {name: features[name] for name in model.input_names}

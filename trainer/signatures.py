@@ -1,0 +1,62 @@
+"""Serving signatures: tf.Example in, raw features in (for REST clients), and transform_features for TFMA."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+import tensorflow_transform as tft
+
+from ingest import contract as c
+from trainer import features as f
+from trainer.image_ops import to_pixels
+from trainer.model import model_inputs
+
+SERVING_RAW = "serving_raw"
+TRANSFORM_FEATURES = "transform_features"
+
+
+def _predict(model: tf.keras.Model, transformed: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+    feats = dict(transformed)
+    if f.IMAGE_XF in model.input_names:
+        feats[f.IMAGE_XF] = to_pixels(feats[f.IMAGE_XF])
+    probs = model(model_inputs(model, feats))
+    class_id = tf.argmax(probs, axis=1)
+    return {
+        "probabilities": probs,
+        "class_id": class_id,
+        "class_name": tf.gather(tf.constant(c.CLASS_NAMES), class_id),
+    }
+
+
+def serving_feature_spec(tf_transform_output: tft.TFTransformOutput) -> dict[str, tf.io.FixedLenFeature]:
+    """What a serving tf.Example must carry: photometry, redshift and the image; no label, no ids."""
+    spec = tf_transform_output.raw_feature_spec()
+    return {k: spec[k] for k in (*c.TABULAR_FEATURES, c.IMAGE)}
+
+
+def make(model: tf.keras.Model, tf_transform_output: tft.TFTransformOutput) -> dict[str, tf.types.experimental.ConcreteFunction]:
+    model.tft_layer = tf_transform_output.transform_features_layer()
+    serving_spec = serving_feature_spec(tf_transform_output)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def serve_examples(serialized):
+        raw = tf.io.parse_example(serialized, serving_spec)
+        return _predict(model, model.tft_layer(raw))
+
+    raw_inputs = [tf.TensorSpec([None], tf.float32, name=k) for k in c.TABULAR_FEATURES]
+    raw_inputs.append(tf.TensorSpec([None], tf.string, name=c.IMAGE))
+
+    @tf.function(input_signature=raw_inputs)
+    def serve_raw(*args):
+        raw = {k: tf.reshape(v, [-1, 1]) for k, v in zip((*c.TABULAR_FEATURES, c.IMAGE), args)}
+        return _predict(model, model.tft_layer(raw))
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def transform_features(serialized):
+        raw = tf.io.parse_example(serialized, tf_transform_output.raw_feature_spec())
+        return model.tft_layer(raw)
+
+    return {
+        "serving_default": serve_examples.get_concrete_function(),
+        SERVING_RAW: serve_raw.get_concrete_function(),
+        TRANSFORM_FEATURES: transform_features.get_concrete_function(),
+    }

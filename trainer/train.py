@@ -1,0 +1,76 @@
+"""Trainer run_fn: input pipelines, class weights, fit with early stopping, save with signatures."""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Sequence
+
+import tensorflow as tf
+import tensorflow_transform as tft
+from absl import logging
+from tfx import v1 as tfx
+from tfx_bsl.public import tfxio
+
+from ingest import contract as c
+from trainer import features as f
+from trainer import model as model_lib
+from trainer import signatures
+from trainer.image_ops import to_pixels
+
+BATCH_SIZE = 64
+DEFAULTS = {"model_kind": "fusion", "epochs": 15, "patience": 4, "learning_rate": 1e-3, "seed": 0}
+
+
+def input_fn(file_pattern: list[str], data_accessor: tfx.components.DataAccessor,
+             tf_transform_output: tft.TFTransformOutput, keep: Sequence[str], batch_size: int = BATCH_SIZE,
+             shuffle: bool = False, seed: int = 0) -> tf.data.Dataset:
+    """One pass over transformed examples as (the `keep` features, label), images decoded in parallel."""
+    ds = data_accessor.tf_dataset_factory(
+        file_pattern,
+        tfxio.TensorFlowDatasetOptions(batch_size=batch_size, label_key=f.LABEL_XF, num_epochs=1,
+                                       shuffle=shuffle, shuffle_seed=seed),
+        tf_transform_output.transformed_metadata.schema)
+
+    def decode(features, label):
+        features = {k: features[k] for k in keep}
+        if f.IMAGE_XF in features:
+            features[f.IMAGE_XF] = to_pixels(features[f.IMAGE_XF])
+        return features, label
+
+    return ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def class_weights(tf_transform_output: tft.TFTransformOutput) -> dict[int, float]:
+    """Balanced weights n / (k * n_c) from the label counts Transform already computed."""
+    path = tf_transform_output.vocabulary_file_by_name(f.CLASS_COUNTS_VOCAB)
+    counts = {name: 0 for name in c.CLASS_NAMES}
+    with tf.io.gfile.GFile(path) as fh:
+        for line in fh:
+            n, name = line.rstrip("\n").split(" ", 1)
+            counts[name] = int(n)
+    total = sum(counts.values())
+    return {i: total / (len(counts) * max(counts[name], 1)) for i, name in enumerate(c.CLASS_NAMES)}
+
+
+def run_fn(fn_args: tfx.components.FnArgs) -> None:
+    cfg = {**DEFAULTS, **(fn_args.custom_config or {})}
+    tf.keras.utils.set_random_seed(int(cfg["seed"]))
+    tft_out = tft.TFTransformOutput(fn_args.transform_output)
+    model = model_lib.build(cfg["model_kind"], float(cfg["learning_rate"]))
+    train = input_fn(fn_args.train_files, fn_args.data_accessor, tft_out, model.input_names,
+                     shuffle=True, seed=int(cfg["seed"]))
+    val = input_fn(fn_args.eval_files, fn_args.data_accessor, tft_out, model.input_names)
+    weights = class_weights(tft_out)
+    logging.info("class weights %s", weights)
+    callbacks = [
+        tf.keras.callbacks.EarlyStopping(monitor="val_loss", patience=int(cfg["patience"]), restore_best_weights=True),
+        tf.keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch"),
+        tf.keras.callbacks.CSVLogger(os.path.join(fn_args.model_run_dir, "history.csv")),
+    ]
+    os.makedirs(fn_args.model_run_dir, exist_ok=True)
+    model.fit(train, validation_data=val, epochs=int(cfg["epochs"]), class_weight=weights,
+              callbacks=callbacks, verbose=2)
+    if not math.isfinite(model.evaluate(val, verbose=0)[0]):
+        raise RuntimeError("validation loss is not finite; refusing to save the model")
+    model.save(fn_args.serving_model_dir, save_format="tf", signatures=signatures.make(model, tft_out))

@@ -1,0 +1,39 @@
+"""Transform's preprocessing_fn: scaled photometry, colours, the image, a fixed label map."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_transform as tft
+
+from ingest import contract as c
+from trainer import features as f
+from trainer.image_ops import IMAGE_SHAPE, to_pixels
+
+
+def label_ids(labels: tf.Tensor) -> tf.Tensor:
+    """GALAXY=0, STAR=1, QSO=2 by position in the contract, never by frequency; unknown -> -1 (fails loudly)."""
+    names = tf.constant(c.CLASS_NAMES)
+    match = tf.equal(tf.reshape(labels, [-1, 1]), tf.reshape(names, [1, -1]))
+    ids = tf.argmax(tf.cast(match, tf.int32), axis=1)
+    return tf.where(tf.reduce_any(match, axis=1), ids, tf.constant(-1, tf.int64))
+
+
+def preprocessing_fn(inputs: dict[str, tf.Tensor], custom_config: dict[str, Any] | None = None) -> dict[str, tf.Tensor]:
+    cfg = custom_config or {}
+    out = {}
+    for key in c.TABULAR_FEATURES:
+        out[f.xf(key)] = tft.scale_to_z_score(inputs[key])
+    for a, b in f.COLOURS:
+        out[f.xf(f.colour_name(a, b))] = tft.scale_to_z_score(inputs[a] - inputs[b])
+    image = tf.reshape(inputs[c.IMAGE], [-1])
+    # Decoding here materializes 48 KB of float32 per example; by default the JPEG passes through and the
+    # trainer's input pipeline decodes it (see BENCHMARKS.md, "where to decode images").
+    out[f.IMAGE_XF] = tf.reshape(to_pixels(image), [-1, int(np.prod(IMAGE_SHAPE))]) if cfg.get("decode_images") else image
+    label = tf.reshape(inputs[c.LABEL], [-1])
+    out[f.LABEL_XF] = label_ids(label)
+    # Per-class counts for class weights, as a byproduct of the analysis pass (no extra read of the data).
+    tft.vocabulary(label, vocab_filename=f.CLASS_COUNTS_VOCAB, store_frequency=True)
+    return out
