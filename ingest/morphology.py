@@ -23,6 +23,8 @@ def galaxy_sizes(r_mag: np.ndarray, z: np.ndarray, rng: np.random.Generator) -> 
     Brighter galaxies are physically larger (Shen et al. 2003 slope, roughly);
     distance shrinks them, so faint or distant galaxies approach the PSF.
     """
+    if len(z) == 0:  # astropy's cosmology refuses empty arrays
+        return np.zeros(0)
     abs_mag = r_mag - Planck18.distmod(np.clip(z, 1e-3, None)).value
     log_re_kpc = 0.4 - 0.16 * (abs_mag + 21.0) + rng.normal(0.0, 0.25, size=len(z))
     re_kpc = np.clip(10**log_re_kpc, 0.3, 30.0)

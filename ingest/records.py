@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Mapping, Sequence
 
 import tensorflow as tf
 
@@ -98,7 +98,8 @@ class SplitWriter:
             path = self.out_dir / split / f"part-{n:05d}.tfrecord.gz"
             path.parent.mkdir(parents=True, exist_ok=True)
             self._writers[split] = tf.io.TFRecordWriter(str(path), options="GZIP")
-        self._writers[split].write(to_example(obj).SerializeToString())
+        # deterministic=True orders the feature map, so the same objects give the same bytes in every process.
+        self._writers[split].write(to_example(obj).SerializeToString(deterministic=True))
         self._in_shard[split] = self._in_shard.get(split, 0) + 1
         self.counts[split] += 1
         return split
@@ -108,7 +109,7 @@ class SplitWriter:
             w.close()
         self._writers.clear()
 
-    def __enter__(self) -> "SplitWriter":
+    def __enter__(self) -> SplitWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
