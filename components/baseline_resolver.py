@@ -9,8 +9,6 @@ the cache.
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional
-
 from tfx import types
 from tfx.dsl.components.common import resolver
 
@@ -21,7 +19,7 @@ BLESSING = "model_blessing"
 
 class OlderBlessedModelStrategy(resolver.ResolverStrategy):
     def resolve_artifacts(self, store, input_dict: dict[str, list[types.Artifact]]
-                          ) -> Optional[dict[str, list[types.Artifact]]]:
+                          ) -> dict[str, list[types.Artifact]] | None:
         candidates = input_dict.get(CANDIDATE, [])
         newest_allowed = min((a.id for a in candidates), default=None)
         blessed = {b.get_int_custom_property("current_model_id"): b for b in input_dict.get(BLESSING, [])

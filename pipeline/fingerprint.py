@@ -9,8 +9,8 @@ code changes.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 
 def tree_sha256(dirs: Iterable[Path], files: Iterable[Path] = ()) -> str:

@@ -15,7 +15,8 @@ def accuracy_by_slice(evaluation_uri: str) -> dict[str, tuple[float, int]]:
     """'overall' and each class name -> (accuracy, example count) of the candidate model."""
     out = {}
     for rec in tfma.load_metrics(evaluation_uri):
-        key = "overall" if not rec.slice_key.single_slice_keys else rec.slice_key.single_slice_keys[0].bytes_value.decode()
+        keys = rec.slice_key.single_slice_keys
+        key = keys[0].bytes_value.decode() if keys else "overall"
         values = {}
         for kv in rec.metric_keys_and_values:
             k = kv.key
@@ -48,7 +49,8 @@ def run_summary(metadata_path: str, pipeline_name: str, wall_s: float, data_note
     store = md.open_store(metadata_path)
     runs = md.node_runs(store, md.latest_run(store, pipeline_name))
     states = sorted(runs.values(), key=lambda r: r.execution.id)
-    lines = ["", f"run finished in {wall_s:.0f}s; components: " + ", ".join(f"{r.node_id}={r.state.lower()}" for r in states)]
+    lines = ["", f"run finished in {wall_s:.0f}s; components: "
+             + ", ".join(f"{r.node_id}={r.state.lower()}" for r in states)]
     evaluator = runs.get("Evaluator")
     if evaluator:
         blessing = md.artifacts(store, evaluator.execution.id, "blessing")
@@ -60,7 +62,8 @@ def run_summary(metadata_path: str, pipeline_name: str, wall_s: float, data_note
         acc = accuracy_by_slice(evaluation.uri)
         if "overall" in acc:
             lines.append(f"accuracy (eval split): overall {acc['overall'][0]:.4f} (n={acc['overall'][1]})")
-            lines += [f"  {name:<7} recall {acc[name][0]:.4f} (n={acc[name][1]})" for name in c.CLASS_NAMES if name in acc]
+            lines += [f"  {name:<7} recall {acc[name][0]:.4f} (n={acc[name][1]})"
+                      for name in c.CLASS_NAMES if name in acc]
         lines.append(f"evaluation: {evaluation.uri}")
     pusher = runs.get("Pusher")
     if pusher:

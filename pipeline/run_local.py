@@ -31,6 +31,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--metadata-path", default=str(configs.METADATA_PATH), help="MLMD SQLite file")
     p.add_argument("--serving-dir", default=str(configs.SERVING_DIR))
     p.add_argument("--log-file", default=str(configs.LOG_FILE))
+    p.add_argument("--schema-file", default=str(configs.SCHEMA_FILE), help="curated schema (pbtxt)")
     p.add_argument("--epochs", type=int, default=configs.EPOCHS)
     p.add_argument("--model", choices=("fusion", "tabular", "image"), default=configs.MODEL_KIND)
     p.add_argument("--seed", type=int, default=configs.TRAIN_SEED)
@@ -79,8 +80,8 @@ def build(args: argparse.Namespace):
         pipeline_name=configs.PIPELINE_NAME,
         pipeline_root=args.pipeline_root,
         data_dir=args.data_dir,
-        schema_file=str(configs.SCHEMA_FILE),
-        schema_sha256=file_sha256(str(configs.SCHEMA_FILE)),
+        schema_file=str(Path(args.schema_file).resolve()),
+        schema_sha256=file_sha256(args.schema_file),
         code_sha256=tree_sha256(configs.CODE_DIRS, configs.CODE_FILES),
         serving_dir=args.serving_dir,
         model_name=configs.MODEL_NAME,

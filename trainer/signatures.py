@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import tensorflow as tf
 import tensorflow_transform as tft
 
@@ -33,7 +35,8 @@ def serving_feature_spec(tf_transform_output: tft.TFTransformOutput) -> dict[str
     return {k: spec[k] for k in (*c.TABULAR_FEATURES, c.IMAGE)}
 
 
-def make(model: tf.keras.Model, tf_transform_output: tft.TFTransformOutput) -> dict[str, tf.types.experimental.ConcreteFunction]:
+def make(model: tf.keras.Model, tf_transform_output: tft.TFTransformOutput) -> dict[str, Any]:
+    """serving_default (tf.Example), serving_raw (named raw features) and transform_features, as concrete functions."""
     model.tft_layer = tf_transform_output.transform_features_layer()
     serving_spec = serving_feature_spec(tf_transform_output)
 

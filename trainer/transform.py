@@ -31,7 +31,10 @@ def preprocessing_fn(inputs: dict[str, tf.Tensor], custom_config: dict[str, Any]
     image = tf.reshape(inputs[c.IMAGE], [-1])
     # Decoding here materializes 48 KB of float32 per example; by default the JPEG passes through and the
     # trainer's input pipeline decodes it (see BENCHMARKS.md, "where to decode images").
-    out[f.IMAGE_XF] = tf.reshape(to_pixels(image), [-1, int(np.prod(IMAGE_SHAPE))]) if cfg.get("decode_images") else image
+    if cfg.get("decode_images"):
+        out[f.IMAGE_XF] = tf.reshape(to_pixels(image), [-1, int(np.prod(IMAGE_SHAPE))])
+    else:
+        out[f.IMAGE_XF] = image
     label = tf.reshape(inputs[c.LABEL], [-1])
     out[f.LABEL_XF] = label_ids(label)
     # Per-class counts for class weights, as a byproduct of the analysis pass (no extra read of the data).
