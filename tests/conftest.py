@@ -1,0 +1,41 @@
+"""Test set-up: legacy Keras before TensorFlow loads, and small shared datasets built once per session."""
+
+import os
+
+os.environ["TF_USE_LEGACY_KERAS"] = "1"  # must precede any TensorFlow import
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+DR14_CSV = REPO.parent / "shared" / "data" / "sdss_dr14_10k.csv"
+
+
+@pytest.fixture(scope="session")
+def dr14_csv() -> Path:
+    if not DR14_CSV.exists():
+        pytest.skip(f"real SDSS table not found at {DR14_CSV} (CI provides ../shared)")
+    return DR14_CSV
+
+
+@pytest.fixture(scope="session")
+def sim300(tmp_path_factory) -> Path:
+    """300 simulated objects written as pipeline records (train/eval/test)."""
+    from ingest.simulate import simulate
+
+    out = tmp_path_factory.mktemp("sim300")
+    simulate(300, seed=7, out_dir=str(out), workers=2)
+    return out
+
+
+@pytest.fixture(scope="session")
+def transformed_sim300(sim300, tmp_path_factory):
+    """(transformed train rows, transform graph dir, raw train objects) from the simulated records."""
+    from ingest import records
+    from tests.helpers import analyze_and_transform, as_instances
+
+    objs = list(records.read_split(sim300, "train"))
+    out = tmp_path_factory.mktemp("tft")
+    return analyze_and_transform(as_instances(objs), out), out, objs

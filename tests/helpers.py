@@ -1,0 +1,44 @@
+"""Helpers for tests that run the real preprocessing_fn and schema."""
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def load_schema():
+    from google.protobuf import text_format
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    return text_format.Parse((REPO / "schema" / "schema.pbtxt").read_text(), schema_pb2.Schema())
+
+
+def as_instances(objs) -> list[dict]:
+    """Records as the in-memory instance dicts tft_beam takes (one value per feature)."""
+    from ingest import contract as c
+
+    rows = []
+    for o in objs:
+        row = {c.OBJID: [o.objid.encode()], c.RA: [o.ra], c.DEC: [o.dec], c.REDSHIFT: [o.redshift],
+               c.IMAGE: [o.image_jpeg], c.LABEL: [o.label.encode()]}
+        row.update({b: [v] for b, v in o.mags.items()})
+        rows.append(row)
+    return rows
+
+
+def analyze_and_transform(instances, out_dir: Path, custom_config: dict | None = None):
+    """Runs the real preprocessing_fn with tft_beam in memory; writes the transform graph to out_dir."""
+    import functools
+
+    import tensorflow_transform.beam as tft_beam
+    from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io
+
+    from trainer.transform import preprocessing_fn
+
+    fn = functools.partial(preprocessing_fn, custom_config=custom_config or {})
+    metadata = dataset_metadata.DatasetMetadata(load_schema())
+    with tft_beam.Context(temp_dir=str(out_dir / "tmp")):
+        (transformed, _), transform_fn = (instances, metadata) | tft_beam.AnalyzeAndTransformDataset(fn)
+        _ = transform_fn | tft_beam.WriteTransformFn(str(out_dir))
+    metadata_io.write_metadata(metadata, str(out_dir / "metadata"))  # raw schema, as Transform writes it
+    return transformed
+
