@@ -1,0 +1,66 @@
+# Two commands do all set-up on a fresh machine:  `make run`  and  `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Python 3.10 (TFX 1.16 needs it): PATH first, then pyenv's install; override with `make PYTHON310=...`.
+PYTHON310 ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python3.10; do \
+	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null && { echo "$$p"; break; }; done)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
+DATA := data/simulated
+DR14_CSV ?= ../shared/data/sdss_dr14_10k.csv
+export TF_USE_LEGACY_KERAS := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: help env data run test lint run-dr14 bench clean
+
+help:
+	@echo "make run    - create .venv if missing, build the built-in dataset if missing, run pipeline/run_local.py"
+	@echo "make test   - create .venv if missing, run the test suite (includes one end-to-end pipeline run)"
+	@echo "make lint | make run-dr14 (real DR14 photometry, simulated cutouts) | make bench | make clean"
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -n "$(PYTHON310)" || { echo "Python 3.10 not found: install it (e.g. 'pyenv install 3.10') or pass PYTHON310=/path/to/python3.10"; exit 1; }
+	test -x $(PY) || $(PYTHON310) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
+	rm -f $(VENV)/.installed-* && touch $@
+
+env: $(STAMP)
+
+# The built-in dataset: 1,000 objects simulated from real SDSS DR14 statistics (rebuilt when the simulator changes).
+$(DATA)/.done: $(STAMP) $(wildcard ingest/*.py) ingest/calibration.json
+	rm -rf $(DATA)
+	$(PY) -m ingest simulate --n 1000 --seed 0 --out $(DATA) --preview $(DATA)/preview.png
+	touch $@
+
+data: $(DATA)/.done
+
+run: $(DATA)/.done
+	$(PY) pipeline/run_local.py $(ARGS)
+
+test: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+# Real photometry from ../shared (never copied into the repo), with GalSim cutouts for the missing images.
+data/dr14/.done: $(STAMP) $(DR14_CSV)
+	rm -rf data/dr14
+	$(PY) -m ingest import --csv $(DR14_CSV) --out data/dr14 --simulate-missing-images
+	touch $@
+
+run-dr14: data/dr14/.done
+	$(PY) pipeline/run_local.py --data-dir data/dr14 --pipeline-root outputs/dr14/pipeline_root \
+		--metadata-path outputs/dr14/metadata.sqlite --serving-dir outputs/dr14/serving \
+		--log-file outputs/dr14/run_local.log $(ARGS)
+
+bench: $(DATA)/.done
+	$(PY) benchmarks/modalities.py --data-dir $(DATA)
+	$(PY) benchmarks/image_decode.py --data-dir $(DATA)
+
+clean:
+	rm -rf outputs data

@@ -1,0 +1,77 @@
+"""Shared by the benchmark scripts: machine facts, timed pipeline runs, and BENCHMARKS.md sections."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BENCHMARKS_MD = REPO / "BENCHMARKS.md"
+
+
+def machine() -> str:
+    mem_kb = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal"))
+    return (f"{os.cpu_count()} cores, {mem_kb / 2**20:.0f} GiB RAM, {platform.machine()}, "
+            f"Python {platform.python_version()}")
+
+
+def git_rev() -> str:
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
+                             check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                               capture_output=True, text=True).stdout.strip()
+        return rev + ("+uncommitted" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def header(command: str) -> str:
+    return (f"- date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC\n- machine: {machine()}\n"
+            f"- git: {git_rev()}\n- command: `{command}`\n")
+
+
+def write_section(title: str, body: str, path: Path = BENCHMARKS_MD) -> None:
+    """Replaces (or appends) the `## title` section of BENCHMARKS.md."""
+    intro = "# Benchmarks\n\nEvery table below is written by a script in benchmarks/.\n"
+    text = path.read_text() if path.exists() else intro
+    section = f"## {title}\n\n{body.rstrip()}\n"
+    pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
+    text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
+    path.write_text(text)
+
+
+@dataclass
+class TimedRun:
+    wall_s: float
+    peak_rss_mb: float
+    returncode: int
+    output: str
+
+
+_PEAK_WRAPPER = ("import resource, subprocess, sys; rc = subprocess.run(sys.argv[1:]).returncode; "
+                 "print(f'__PEAK_RSS_KB={resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}', file=sys.stderr); "
+                 "sys.exit(rc)")
+
+
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> TimedRun:
+    """Runs a command for wall clock and peak RSS (the largest process it waited for)."""
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", _PEAK_WRAPPER, *cmd], cwd=REPO, capture_output=True,
+                          text=True, env={**os.environ, "TF_USE_LEGACY_KERAS": "1", **(env or {})})
+    wall = time.monotonic() - t0
+    m = re.search(r"__PEAK_RSS_KB=(\d+)", proc.stderr)
+    return TimedRun(wall, int(m.group(1)) / 1024 if m else float("nan"), proc.returncode, proc.stdout + proc.stderr)
+
+
+def run_local_cmd(data_dir: str, work: Path, *extra: str) -> list[str]:
+    return [sys.executable, "pipeline/run_local.py", "--data-dir", data_dir,
+            "--pipeline-root", str(work / "root"), "--metadata-path", str(work / "metadata.sqlite"),
+            "--serving-dir", str(work / "serving"), "--log-file", str(work / "run.log"), *extra]
