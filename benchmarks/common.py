@@ -53,7 +53,12 @@ class TimedRun:
     wall_s: float
     peak_rss_mb: float
     returncode: int
-    output: str
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
 
 
 _PEAK_WRAPPER = ("import resource, subprocess, sys; rc = subprocess.run(sys.argv[1:]).returncode; "
@@ -68,7 +73,7 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> TimedRun:
                           text=True, env={**os.environ, "TF_USE_LEGACY_KERAS": "1", **(env or {})})
     wall = time.monotonic() - t0
     m = re.search(r"__PEAK_RSS_KB=(\d+)", proc.stderr)
-    return TimedRun(wall, int(m.group(1)) / 1024 if m else float("nan"), proc.returncode, proc.stdout + proc.stderr)
+    return TimedRun(wall, int(m.group(1)) / 1024 if m else float("nan"), proc.returncode, proc.stdout, proc.stderr)
 
 
 def run_local_cmd(data_dir: str, work: Path, *extra: str) -> list[str]:

@@ -57,16 +57,18 @@ def _download(argv: list[str]) -> int:
     return 1 if counts["failed"] else 0
 
 
+def _simulate(argv: list[str]) -> int:
+    from ingest.simulate import main as simulate_main
+
+    simulate_main(argv)
+    return 0
+
+
 def main() -> int:
-    commands = {"simulate": None, "import": _import, "download": _download}
+    commands = {"simulate": _simulate, "import": _import, "download": _download}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(f"usage: python -m ingest {{{'|'.join(commands)}}} [--help]", file=sys.stderr)
         return 2
-    if sys.argv[1] == "simulate":
-        from ingest.simulate import main as simulate_main
-
-        simulate_main(sys.argv[2:])
-        return 0
     return commands[sys.argv[1]](sys.argv[2:])
 
 

@@ -34,8 +34,9 @@ class ProgressHandler(logging.Handler):
         msg, args = record.msg, record.args
         if msg == "Component %s is running.":
             self.nodes.append(NodeStatus(str(args[0])))
-            self.console.write(f"  {args[0]:<24} running ...\n")
-            self.console.flush()
+            if self.console.isatty():  # a terminal sees "running", overwritten in place by the outcome
+                self.console.write(f"  {args[0]:<24} running ...")
+                self.console.flush()
         elif msg == "A cached execution %d is used." and self._current():
             self._current().state = "cached"
         elif msg.startswith("Going to run a new execution") and self._current():
@@ -44,7 +45,8 @@ class ProgressHandler(logging.Handler):
             node = self._current()
             node.seconds = time.monotonic() - node.started
             node.state = "cached" if node.state == "cached" else "done"
-            self.console.write(f"  {node.node_id:<24} {node.state:<8} {node.seconds:6.1f}s\n")
+            prefix = "\r" if self.console.isatty() else ""
+            self.console.write(f"{prefix}  {node.node_id:<24} {node.state:<8} {node.seconds:6.1f}s\n")
             self.console.flush()
 
     def failed_node(self) -> str | None:

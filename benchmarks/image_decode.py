@@ -1,0 +1,57 @@
+"""Where to decode the JPEG cutouts: in Transform (materialized float pixels) or in the trainer's input pipeline.
+
+    python benchmarks/image_decode.py [--data-dir data/simulated] [--epochs 15]
+
+Runs the whole pipeline once each way on the same records (fresh roots, no
+cache) and reports per-component seconds from MLMD, the size of Transform's
+output on disk, wall time and peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from benchmarks.common import header, run_local_cmd, timed, write_section  # noqa: E402
+from pipeline import metadata as md  # noqa: E402
+from pipeline.configs import PIPELINE_NAME  # noqa: E402
+
+COMPONENTS = ("Transform", "Trainer", "Evaluator")
+
+
+def du_mb(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--data-dir", default="data/simulated")
+    p.add_argument("--epochs", type=int, default=15)
+    args = p.parse_args(argv)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-decode-") as tmp:
+        for label, flags in (("input pipeline (default)", []), ("Transform", ["--decode-images-in-transform"])):
+            work = Path(tmp, "transform" if flags else "input")
+            run = timed(run_local_cmd(args.data_dir, work, "--epochs", str(args.epochs), "--no-cache",
+                                      "--accuracy-floor", "0", "--class-recall-floor", "0", *flags))
+            if run.returncode != 0:
+                raise SystemExit(f"{label} failed:\n{run.output[-3000:]}")
+            store = md.open_store(str(work / "metadata.sqlite"))
+            runs = md.node_runs(store, md.latest_run(store, PIPELINE_NAME))
+            transformed = md.artifacts(store, runs["Transform"].execution.id, "transformed_examples")[0]
+            rows.append(f"| {label} | " + " | ".join(f"{runs[n].seconds:.1f}" for n in COMPONENTS)
+                        + f" | {du_mb(Path(transformed.uri)):.1f} | {run.wall_s:.0f} | {run.peak_rss_mb:.0f} |")
+    body = (header(f"python benchmarks/image_decode.py --data-dir {args.data_dir} --epochs {args.epochs}")
+            + "\n| decode in | " + " | ".join(f"{n} s" for n in COMPONENTS)
+            + " | transformed examples MB | wall s | peak RSS MB |\n|---|" + "---|" * (len(COMPONENTS) + 3) + "\n"
+            + "\n".join(rows) + "\n")
+    print(body)
+    write_section("Where to decode images", body)
+
+
+if __name__ == "__main__":
+    main()
