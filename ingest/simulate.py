@@ -47,7 +47,8 @@ def render_cutouts(labels: Sequence[str], mags: np.ndarray, redshifts: np.ndarra
         return pool.map(_render_task, tasks, chunksize=max(8, len(tasks) // (workers * 8)))
 
 
-def sample_catalogue(n: int, seed: int, class_mix: dict[str, float] | None = None):
+def sample_catalogue(n: int, seed: int, class_mix: dict[str, float] | None = None
+                     ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(objids, ra, dec, labels, mags[n,5], redshift[n]) for n simulated objects."""
     mix = class_mix or photometry.default_class_mix()
     rng = np.random.default_rng([seed, 0])

@@ -14,7 +14,9 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, TextIO
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # before TensorFlow is imported anywhere
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
@@ -46,7 +48,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 @contextlib.contextmanager
-def logs_to_file(path: str):
+def logs_to_file(path: str) -> Iterator[TextIO]:
     """Sends fd 1/2 (TF C++ logs, Keras, Beam) to `path`; yields a stream to the real console."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     sys.stdout.flush()
@@ -68,7 +70,8 @@ def logs_to_file(path: str):
             console.close()
 
 
-def build(args: argparse.Namespace):
+def build(args: argparse.Namespace) -> Any:
+    """The pipeline for these flags (a tfx.dsl.Pipeline; TFX stays unimported until the logs are redirected)."""
     from tfx import v1 as tfx
 
     from components.curated_schema import file_sha256
