@@ -32,7 +32,7 @@ env: $(STAMP)
 # The built-in dataset: 1,000 objects simulated from real SDSS DR14 statistics (rebuilt when the simulator changes).
 $(DATA)/.done: $(STAMP) $(wildcard ingest/*.py) ingest/calibration.json
 	rm -rf $(DATA)
-	$(PY) -m ingest simulate --n 1000 --seed 0 --out $(DATA) --preview $(DATA)/preview.png
+	TF_CPP_MIN_LOG_LEVEL=3 PYTHONWARNINGS=ignore::FutureWarning $(PY) -m ingest simulate --n 1000 --seed 0 --out $(DATA) --preview $(DATA)/preview.png
 	touch $@
 
 data: $(DATA)/.done
@@ -50,7 +50,7 @@ lint: $(STAMP)
 # Real photometry from ../shared (never copied into the repo), with GalSim cutouts for the missing images.
 data/dr14/.done: $(STAMP) $(DR14_CSV)
 	rm -rf data/dr14
-	$(PY) -m ingest import --csv $(DR14_CSV) --out data/dr14 --simulate-missing-images
+	TF_CPP_MIN_LOG_LEVEL=3 PYTHONWARNINGS=ignore::FutureWarning $(PY) -m ingest import --csv $(DR14_CSV) --out data/dr14 --simulate-missing-images
 	touch $@
 
 run-dr14: data/dr14/.done
@@ -61,6 +61,7 @@ run-dr14: data/dr14/.done
 bench: $(DATA)/.done
 	$(PY) benchmarks/modalities.py --data-dir $(DATA)
 	$(PY) benchmarks/image_decode.py --data-dir $(DATA)
+	$(PY) benchmarks/main_run.py --data-dir $(DATA)
 
 clean:
 	rm -rf outputs data
