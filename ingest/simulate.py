@@ -24,6 +24,7 @@ from ingest.render import Morphology, render_jpeg
 
 # SDSS's main footprint, roughly: objects land in a plausible patch of sky.
 RA_SPAN = (110.0, 260.0)
+SIMULATED_MARKER = "SIMULATED.txt"  # says so to every reader of the folder, the run summary included
 DEC_SPAN = (-5.0, 65.0)
 
 
@@ -76,6 +77,9 @@ def simulate(n: int, seed: int, out_dir: str, workers: int | None = None,
     objs = [SkyObject(objids[k], float(ra[k]), float(dec[k]), {b: float(mags[k, j]) for j, b in enumerate(c.BANDS)},
                       float(z[k]), jpegs[k], str(labels[k])) for k in range(n)]
     counts = write_all(objs, out_dir, fractions)
+    Path(out_dir, SIMULATED_MARKER).write_text(
+        f"Simulated data (not real observations): n={n} seed={seed}.\n"
+        "Photometry drawn from a mixture fitted to real SDSS DR14 statistics; cutouts rendered with GalSim.\n")
     if preview:
         from ingest.preview import contact_sheet
 
@@ -97,9 +101,6 @@ def main(argv: list[str] | None = None) -> None:
     counts = simulate(args.n, args.seed, args.out, args.workers, args.splits, args.preview)
     print(f"simulated {args.n} objects in {time.time() - t0:.1f}s -> {args.out} "
           + " ".join(f"{k}={v}" for k, v in counts.items()))
-    Path(args.out, "SIMULATED.txt").write_text(
-        f"Simulated data (not real observations): n={args.n} seed={args.seed}.\n"
-        "Photometry drawn from a mixture fitted to real SDSS DR14 statistics; cutouts rendered with GalSim.\n")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ REQUIRED = (c.OBJID, c.RA, c.DEC, *c.BANDS, c.LABEL, c.REDSHIFT)
 SENTINELS = (-9999.0, 99.0, -99.0, 9999.0)
 IMAGE_EXTS = (".jpg", ".jpeg", ".png")
 EXACT_OBJID = re.compile(r"^\d{1,20}$")
+IMPORT_SUMMARY = "import_summary.json"
 
 
 class RowRejected(Exception):
@@ -177,7 +178,7 @@ def import_export(csv_path: str, images_dir: str | None, out_dir: str, simulate_
     report = ImportReport(len(rows), len(objs), len(rejects), by_reason, splits, str(rejects_path))
     if report.read != report.written + report.rejected:  # the accounting invariant, checked on every run
         raise AssertionError(f"row accounting broken: {report.line()}")
-    (out / "import_summary.json").write_text(json.dumps({
+    (out / IMPORT_SUMMARY).write_text(json.dumps({
         **report.__dict__, "source_csv": str(csv_p), "images": str(img_dir),
         "simulated_images": len(missing)}, indent=1))
     return report

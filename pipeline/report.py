@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import tensorflow_model_analysis as tfma
 
 from ingest import contract as c
+from ingest.simulate import SIMULATED_MARKER
+from ingest.skyserver_import import IMPORT_SUMMARY
 from pipeline import metadata as md
 from pipeline.eval_config import ACCURACY
 
-DATA_NOTE = "(built-in data is SIMULATED from real SDSS DR14 photometry statistics; not real observations)"
+
+def data_provenance(data_dir: str) -> str:
+    """What the records are, from the marker files that `ingest simulate` and `ingest import` leave beside them."""
+    folder = Path(data_dir)
+    if (folder / SIMULATED_MARKER).exists():
+        return ("(data: SIMULATED by the built-in simulator from real SDSS DR14 photometry statistics, "
+                "cutouts rendered with GalSim; not real observations)")
+    summary = folder / IMPORT_SUMMARY
+    if summary.exists():
+        info = json.loads(summary.read_text())
+        if info.get("simulated_images"):
+            return (f"(data: photometry imported from {info['source_csv']}; {info['simulated_images']} of "
+                    f"{info['written']} cutouts SIMULATED with GalSim, not real images)")
+        return f"(data: imported from {info['source_csv']} with cutouts from {info['images']})"
+    return f"(data: records in {data_dir}, origin not recorded)"
 
 
 def accuracy_by_slice(evaluation_uri: str) -> dict[str, tuple[float, int]]:
@@ -45,7 +64,7 @@ def failed_thresholds(evaluation_uri: str) -> list[str]:
     return lines
 
 
-def run_summary(metadata_path: str, pipeline_name: str, wall_s: float, data_note: str = DATA_NOTE) -> str:
+def run_summary(metadata_path: str, pipeline_name: str, wall_s: float, data_note: str) -> str:
     store = md.open_store(metadata_path)
     runs = md.node_runs(store, md.latest_run(store, pipeline_name))
     states = sorted(runs.values(), key=lambda r: r.execution.id)

@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         from tfx import v1 as tfx
 
         from pipeline.progress import ProgressHandler
-        from pipeline.report import run_summary
+        from pipeline.report import data_provenance, run_summary
 
         absl_logging.set_verbosity(absl_logging.INFO)
         progress = ProgressHandler(console)
@@ -126,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         finally:
             logging.getLogger("absl").removeHandler(progress)
-        console.write(run_summary(args.metadata_path, configs.PIPELINE_NAME, time.monotonic() - t0))
+        console.write(run_summary(args.metadata_path, configs.PIPELINE_NAME, time.monotonic() - t0,
+                                  data_provenance(args.data_dir)))
     return 0
 
 

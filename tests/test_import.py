@@ -84,10 +84,14 @@ def test_every_row_is_written_or_rejected_with_a_reason(export, tmp_path):
 
 
 def test_simulate_missing_images_fills_only_the_gaps(export, tmp_path):
+    from pipeline.report import data_provenance
+
     csv_path, img = export
     report = import_export(str(csv_path), str(img), str(tmp_path / "r"), simulate_missing_images=True)
     assert "no_image" not in report.by_reason
     assert report.written == 5 and report.read == report.written + report.rejected
+    # Results on these records must say that one cutout is simulated.
+    assert "1 of 5 cutouts SIMULATED" in data_provenance(str(tmp_path / "r"))
 
 
 def test_missing_column_is_a_clear_error(tmp_path):

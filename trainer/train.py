@@ -19,7 +19,8 @@ from trainer import signatures
 from trainer.image_ops import to_pixels
 
 BATCH_SIZE = 64
-DEFAULTS = {"model_kind": "fusion", "epochs": 15, "patience": 4, "learning_rate": 1e-3, "seed": 0}
+# The pipeline passes these in custom_config (values in pipeline/configs.py); none has a second default here.
+REQUIRED_CONFIG = ("model_kind", "epochs", "patience", "learning_rate", "seed")
 
 
 def input_fn(file_pattern: list[str], data_accessor: tfx.components.DataAccessor,
@@ -54,7 +55,10 @@ def class_weights(tf_transform_output: tft.TFTransformOutput) -> dict[int, float
 
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
-    cfg = {**DEFAULTS, **(fn_args.custom_config or {})}
+    cfg = fn_args.custom_config or {}
+    missing = [k for k in REQUIRED_CONFIG if k not in cfg]
+    if missing:
+        raise ValueError(f"Trainer custom_config lacks {missing}; pipeline/pipeline.py passes them from configs.py")
     tf.keras.utils.set_random_seed(int(cfg["seed"]))
     tft_out = tft.TFTransformOutput(fn_args.transform_output)
     model = model_lib.build(cfg["model_kind"], float(cfg["learning_rate"]))
