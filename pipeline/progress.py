@@ -19,6 +19,7 @@ class NodeStatus:
     state: str = "running"
     started: float = field(default_factory=time.monotonic)
     seconds: float = 0.0
+    finished: bool = False
 
 
 class ProgressHandler(logging.Handler):
@@ -28,7 +29,7 @@ class ProgressHandler(logging.Handler):
         self.nodes: list[NodeStatus] = []
 
     def _current(self) -> NodeStatus | None:
-        return self.nodes[-1] if self.nodes and self.nodes[-1].state in ("running", "cached", "executing") else None
+        return self.nodes[-1] if self.nodes and not self.nodes[-1].finished else None
 
     def emit(self, record: logging.LogRecord) -> None:
         msg, args = record.msg, record.args
@@ -45,6 +46,7 @@ class ProgressHandler(logging.Handler):
             node = self._current()
             node.seconds = time.monotonic() - node.started
             node.state = "cached" if node.state == "cached" else "done"
+            node.finished = True
             prefix = "\r" if self.console.isatty() else ""
             self.console.write(f"{prefix}  {node.node_id:<24} {node.state:<8} {node.seconds:6.1f}s\n")
             self.console.flush()
