@@ -1,0 +1,39 @@
+"""Simulator throughput: `python -m ingest simulate` at a few sizes, all cores.
+
+    python benchmarks/simulate_speed.py [--sizes 1000 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from benchmarks.common import header, timed, write_section  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    args = p.parse_args(argv)
+    rows = []
+    for n in args.sizes:
+        with tempfile.TemporaryDirectory(prefix="bench-sim-") as tmp:
+            run = timed([sys.executable, "-m", "ingest", "simulate", "--n", str(n), "--seed", "0", "--out", tmp])
+            if run.returncode != 0:
+                raise SystemExit(run.output[-3000:])
+            mb = sum(f.stat().st_size for f in Path(tmp).rglob("*.tfrecord.gz")) / 2**20
+        rows.append(f"| {n} | {run.wall_s:.1f} | {n / run.wall_s:.0f} | {run.peak_rss_mb:.0f} | {mb:.1f} |")
+    body = (header("python benchmarks/simulate_speed.py --sizes " + " ".join(map(str, args.sizes)))
+            + "\nWall time includes interpreter and TensorFlow start-up (~5 s). Peak RSS is the largest process.\n\n"
+            "| objects | wall s | objects/s | peak RSS MB | records MB |\n|---|---|---|---|---|\n"
+            + "\n".join(rows) + "\n")
+    print(body)
+    write_section("Simulator speed", body)
+
+
+if __name__ == "__main__":
+    main()
