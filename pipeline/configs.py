@@ -5,7 +5,6 @@ Runners override these with flags; nothing else in the pipeline hard-codes them.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -48,7 +47,3 @@ def beam_args_local(direct_num_workers: int = 1) -> list[str]:
     if direct_num_workers <= 1:
         return ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
     return ["--direct_running_mode=multi_processing", f"--direct_num_workers={direct_num_workers}"]
-
-
-def env_path(name: str, default: Path) -> str:
-    return os.environ.get(name, str(default))
