@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
             if run.returncode != 0:
                 raise SystemExit(f"{label} failed:\n{run.output[-3000:]}")
             store = md.open_store(str(work / "metadata.sqlite"))
-            runs = md.node_runs(store, md.latest_run(store, PIPELINE_NAME))
+            runs = md.latest_node_runs(store, PIPELINE_NAME)
             transformed = md.artifacts(store, runs["Transform"].execution.id, "transformed_examples")[0]
             rows.append(f"| {label} | " + " | ".join(f"{runs[n].seconds:.1f}" for n in COMPONENTS)
                         + f" | {du_mb(Path(transformed.uri)):.1f} | {run.wall_s:.0f} | {run.peak_rss_mb:.0f} |")

@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
         if cold.returncode != 0:
             raise SystemExit(cold.output[-3000:])
         store = md.open_store(str(work / "metadata.sqlite"))
-        runs = sorted(md.node_runs(store, md.latest_run(store, PIPELINE_NAME)).values(), key=lambda r: r.execution.id)
+        runs = sorted(md.latest_node_runs(store, PIPELINE_NAME).values(), key=lambda r: r.execution.id)
         summary = cold.stdout[cold.stdout.index("run finished"):].strip()
         warm = timed(run_local_cmd(args.data_dir, work, *args.extra))
         if warm.returncode != 0:

@@ -24,7 +24,7 @@ from pipeline.report import accuracy_by_slice  # noqa: E402
 
 def evaluate(work: Path) -> dict[str, tuple[float, int]]:
     store = md.open_store(str(work / "metadata.sqlite"))
-    runs = md.node_runs(store, md.latest_run(store, PIPELINE_NAME))
+    runs = md.latest_node_runs(store, PIPELINE_NAME)
     evaluation = md.artifacts(store, runs["Evaluator"].execution.id, "evaluation")[0]
     return accuracy_by_slice(evaluation.uri)
 

@@ -57,6 +57,11 @@ def node_runs(store: mlmd.MetadataStore, run: metadata_store_pb2.Context) -> dic
     return out
 
 
+def latest_node_runs(store: mlmd.MetadataStore, pipeline_name: str) -> dict[str, NodeRun]:
+    """Node id -> execution, for the pipeline's most recent run."""
+    return node_runs(store, latest_run(store, pipeline_name))
+
+
 def artifacts(store: mlmd.MetadataStore, execution_id: int, key: str,
               event_type: int = metadata_store_pb2.Event.OUTPUT) -> list[metadata_store_pb2.Artifact]:
     """The artifacts an execution produced (or read) under one key, e.g. ('Evaluator', 'blessing')."""

@@ -66,7 +66,7 @@ def failed_thresholds(evaluation_uri: str) -> list[str]:
 
 def run_summary(metadata_path: str, pipeline_name: str, wall_s: float, data_note: str) -> str:
     store = md.open_store(metadata_path)
-    runs = md.node_runs(store, md.latest_run(store, pipeline_name))
+    runs = md.latest_node_runs(store, pipeline_name)
     states = sorted(runs.values(), key=lambda r: r.execution.id)
     lines = ["", f"run finished in {wall_s:.0f}s; components: "
              + ", ".join(f"{r.node_id}={r.state.lower()}" for r in states)]

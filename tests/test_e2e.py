@@ -35,7 +35,7 @@ def run_pipeline(data_dir: Path, work: Path, *extra: str) -> subprocess.Complete
 
 def states(work: Path) -> dict[str, str]:
     store = md.open_store(str(work / "md.sqlite"))
-    return {n: r.state for n, r in md.node_runs(store, md.latest_run(store, PIPELINE_NAME)).items()}
+    return {n: r.state for n, r in md.latest_node_runs(store, PIPELINE_NAME).items()}
 
 
 def versions(work: Path) -> list[Path]:
@@ -64,7 +64,7 @@ def test_every_component_ran_and_the_model_was_pushed(first_run):
 def test_pushed_model_lineage_reaches_the_examples(first_run):
     work, _ = first_run
     store = md.open_store(str(work / "md.sqlite"))
-    pusher = md.node_runs(store, md.latest_run(store, PIPELINE_NAME))["Pusher"]
+    pusher = md.latest_node_runs(store, PIPELINE_NAME)["Pusher"]
     pushed = md.artifacts(store, pusher.execution.id, "pushed_model")[0]
     upstream = md.upstream_artifacts(store, pushed.id)
     by_type = {}
