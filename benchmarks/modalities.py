@@ -13,20 +13,21 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path[0] = str(Path(__file__).resolve().parents[1])
+if __package__ in (None, ""):  # run as a script: import the repo's packages
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from benchmarks.common import header, run_local_cmd, timed, write_section  # noqa: E402
+from evaluation import results  # noqa: E402
 from ingest import contract as c  # noqa: E402
 from pipeline import metadata as md  # noqa: E402
 from pipeline.configs import PIPELINE_NAME  # noqa: E402
-from pipeline.report import accuracy_by_slice  # noqa: E402
 
 
-def evaluate(work: Path) -> dict[str, tuple[float, int]]:
+def evaluate(work: Path) -> results.ModelMetrics:
     store = md.open_store(str(work / "metadata.sqlite"))
     runs = md.latest_node_runs(store, PIPELINE_NAME)
     evaluation = md.artifacts(store, runs["Evaluator"].execution.id, "evaluation")[0]
-    return accuracy_by_slice(evaluation.uri)
+    return results.load(evaluation.uri).candidate
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -45,12 +46,12 @@ def main(argv: list[str] | None = None) -> None:
                                       "--accuracy-floor", "0", "--class-recall-floor", "0"))
             if run.returncode != 0:
                 raise SystemExit(f"--model {kind} failed:\n{run.output[-3000:]}")
-            acc = evaluate(work)
-            rows.append(f"| {kind} | {acc['overall'][0]:.4f} | "
-                        + " | ".join(f"{acc[k][0]:.4f}" for k in c.CLASS_NAMES)
-                        + f" | {acc['overall'][1]} | {run.wall_s:.0f} |")
+            m = evaluate(work)
+            rows.append(f"| {kind} | {m.accuracy:.4f} | "
+                        + " | ".join(f"{m.per_class[k]['recall']:.4f}" for k in c.CLASS_NAMES)
+                        + f" | {m.n} | {run.wall_s:.0f} |")
     body = (header(f"python benchmarks/modalities.py --data-dir {args.data_dir} --epochs {args.epochs}")
-            + "\nEval split of the records; per-class columns are recall (accuracy on the class slice). "
+            + "\nEval split of the records; per-class columns are argmax recall. "
             "Data is simulated, not real observations.\n\n"
             "| model | accuracy | " + " | ".join(f"{k} recall" for k in c.CLASS_NAMES) + " | n eval | wall s |\n"
             "|---|---|" + "---|" * len(c.CLASS_NAMES) + "---|---|\n" + "\n".join(rows) + "\n")

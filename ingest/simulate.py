@@ -20,11 +20,11 @@ import numpy as np
 
 from ingest import contract as c
 from ingest import morphology, photometry
+from ingest.provenance import SIMULATED_MARKER
 from ingest.render import Morphology, render_jpeg
 
 # SDSS's main footprint, roughly: objects land in a plausible patch of sky.
 RA_SPAN = (110.0, 260.0)
-SIMULATED_MARKER = "SIMULATED.txt"  # says so to every reader of the folder, the run summary included
 DEC_SPAN = (-5.0, 65.0)
 
 

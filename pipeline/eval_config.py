@@ -1,5 +1,9 @@
 """The TFMA EvalConfig: slices, metrics and the blessing gate, all from pipeline/configs.py.
 
+Metrics: accuracy; argmax precision/recall/F1 per class and macro-F1
+(evaluation/argmax_metrics.py); one-vs-rest AUC per class; the argmax
+confusion matrix; example counts.
+
 Per-class recall is accuracy on the `class` slice: every example in slice
 class=QSO has label QSO, so the share predicted correctly there is QSO recall
 under argmax, with no per-class probability threshold involved.
@@ -7,16 +11,17 @@ under argmax, with no per-class probability threshold involved.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import tensorflow_model_analysis as tfma
 
+from evaluation import argmax_metrics
+from evaluation.results import AUC
 from ingest import contract as c
 from pipeline import configs
 from trainer import features as f
 from trainer.signatures import TRANSFORM_FEATURES
-
-ACCURACY = "sparse_categorical_accuracy"
 
 
 @dataclass(frozen=True)
@@ -55,9 +60,15 @@ def build(gate: Gate = Gate()) -> tfma.EvalConfig:
                                     prediction_key="probabilities",
                                     preprocessing_function_names=[TRANSFORM_FEATURES])],
         slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=[c.LABEL])],
-        metrics_specs=[tfma.MetricsSpec(metrics=[
-            accuracy,
-            tfma.MetricConfig(class_name="ExampleCount"),
-            tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot"),
-        ])],
+        metrics_specs=[
+            tfma.MetricsSpec(metrics=[
+                accuracy,
+                tfma.MetricConfig(class_name="ExampleCount"),
+                tfma.MetricConfig(class_name="ArgmaxClassMetrics", module=argmax_metrics.__name__),
+                tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot"),  # threshold 0.0: argmax
+            ]),
+            # One-vs-rest: each class id binarized against the rest, AUC over its probability.
+            tfma.MetricsSpec(metrics=[tfma.MetricConfig(class_name="AUC", config=json.dumps({"name": AUC}))],
+                             binarize=tfma.BinarizationOptions(class_ids={"values": list(range(len(c.CLASS_NAMES)))})),
+        ],
     )

@@ -84,7 +84,7 @@ def test_every_row_is_written_or_rejected_with_a_reason(export, tmp_path):
 
 
 def test_simulate_missing_images_fills_only_the_gaps(export, tmp_path):
-    from pipeline.report import data_provenance
+    from ingest.provenance import describe as data_provenance
 
     csv_path, img = export
     report = import_export(str(csv_path), str(img), str(tmp_path / "r"), simulate_missing_images=True)
