@@ -10,6 +10,7 @@ from ml_metadata.proto import metadata_store_pb2
 RUN_CONTEXT_TYPE = "pipeline_run"
 NODE_CONTEXT_TYPE = "node"
 _STATE = metadata_store_pb2.Execution.State
+INPUT = metadata_store_pb2.Event.INPUT
 
 
 def open_store(metadata_path: str) -> mlmd.MetadataStore:
@@ -34,15 +35,10 @@ class NodeRun:
 
 
 def latest_run(store: mlmd.MetadataStore, pipeline_name: str) -> metadata_store_pb2.Context:
-    runs = [ctx for ctx in store.get_contexts_by_type(RUN_CONTEXT_TYPE)
-            if store.get_executions_by_context(ctx.id)]
-    pipeline_ctx = store.get_context_by_type_and_name("pipeline", pipeline_name)
-    if pipeline_ctx is not None:
-        in_pipeline = {e.id for e in store.get_executions_by_context(pipeline_ctx.id)}
-        runs = [r for r in runs if any(e.id in in_pipeline for e in store.get_executions_by_context(r.id))]
-    if not runs:
+    found = runs(store, pipeline_name)
+    if not found:
         raise LookupError(f"no runs of pipeline {pipeline_name!r} in this metadata store")
-    return max(runs, key=lambda ctx: ctx.create_time_since_epoch)
+    return found[-1]
 
 
 def node_runs(store: mlmd.MetadataStore, run: metadata_store_pb2.Context) -> dict[str, NodeRun]:
@@ -94,3 +90,22 @@ def upstream_artifacts(store: mlmd.MetadataStore, artifact_id: int) -> list[meta
 
 def type_name(store: mlmd.MetadataStore, artifact: metadata_store_pb2.Artifact) -> str:
     return store.get_artifact_types_by_id([artifact.type_id])[0].name
+
+
+def runs(store: mlmd.MetadataStore, pipeline_name: str) -> list[metadata_store_pb2.Context]:
+    """The pipeline's runs, oldest first; a run's id is its context name (a timestamp)."""
+    pipeline_ctx = store.get_context_by_type_and_name("pipeline", pipeline_name)
+    if pipeline_ctx is None:
+        return []
+    in_pipeline = {e.id for e in store.get_executions_by_context(pipeline_ctx.id)}
+    out = [ctx for ctx in store.get_contexts_by_type(RUN_CONTEXT_TYPE)
+           if any(e.id in in_pipeline for e in store.get_executions_by_context(ctx.id))]
+    return sorted(out, key=lambda ctx: ctx.create_time_since_epoch)
+
+
+def run_by_id(store: mlmd.MetadataStore, pipeline_name: str, run_id: str) -> metadata_store_pb2.Context:
+    for ctx in runs(store, pipeline_name):
+        if ctx.name == run_id:
+            return ctx
+    known = ", ".join(ctx.name for ctx in runs(store, pipeline_name)) or "none"
+    raise LookupError(f"no run {run_id!r} of pipeline {pipeline_name!r}; runs: {known}")

@@ -11,6 +11,7 @@ from tfx import v1 as tfx
 from components.anomalies_gate import AnomaliesGate
 from components.baseline_resolver import BLESSING, CANDIDATE, MODEL, OlderBlessedModelStrategy
 from components.curated_schema import CuratedSchemaImporter
+from components.evaluation_report import EvaluationReport
 from ingest import contract as c
 
 
@@ -30,6 +31,7 @@ def create_pipeline(
     metadata_connection_config: Any | None,
     beam_pipeline_args: list[str],
     enable_cache: bool = True,
+    trainer_run_fn: str = "trainer.train.run_fn",
 ) -> tfx.dsl.Pipeline:
     # Reads the gzip TFRecords of tf.Examples, keeping the data's own hash-by-objid train/eval split.
     example_gen = tfx.components.ImportExampleGen(
@@ -60,7 +62,7 @@ def create_pipeline(
 
     # Trains the Keras fusion (or unimodal) model and saves it with its serving signatures.
     trainer = tfx.components.Trainer(
-        run_fn="trainer.train.run_fn",
+        run_fn=trainer_run_fn,
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
         schema=schema_importer.outputs["schema"],
@@ -84,6 +86,14 @@ def create_pipeline(
         eval_config=eval_config,
         example_splits=["eval"])
 
+    # Writes the HTML report (tables, plots, misclassified cutouts) for this evaluation, blessed or not.
+    evaluation_report = EvaluationReport(
+        evaluation=evaluator.outputs["evaluation"],
+        model=trainer.outputs["model"],
+        model_run=trainer.outputs["model_run"],
+        examples=example_gen.outputs["examples"],
+        data_dir=data_dir)
+
     # Copies a blessed model to <serving_dir>/<model_name>/<version>/ for TF Serving.
     pusher = tfx.components.Pusher(
         model=trainer.outputs["model"],
@@ -95,7 +105,7 @@ def create_pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,
         components=[example_gen, statistics_gen, schema_importer, example_validator, anomalies_gate,
-                    transform, trainer, baseline_resolver, evaluator, pusher],
+                    transform, trainer, baseline_resolver, evaluator, evaluation_report, pusher],
         enable_cache=enable_cache,
         metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=beam_pipeline_args,

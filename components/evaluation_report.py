@@ -1,0 +1,45 @@
+"""Writes the HTML evaluation report as a pipeline artifact, on every run, blessed or not.
+
+A reviewer deciding whether to trust a blessing should not need a notebook or
+a re-run: the report sits in pipeline_root next to the evaluation it shows,
+with lineage to the model and the examples in MLMD.
+"""
+
+import json
+import os
+
+from tfx import v1 as tfx
+from tfx.utils import path_utils
+
+from evaluation import html_report
+from ingest.provenance import describe
+
+REPORT_FILE = "report.html"
+SUMMARY_FILE = "summary.json"
+
+
+class EvaluationReportArtifact(tfx.dsl.Artifact):
+    TYPE_NAME = "EvaluationReport"
+
+
+@tfx.dsl.components.component
+def EvaluationReport(
+    evaluation: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ModelEvaluation],
+    model: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model],
+    model_run: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ModelRun],
+    examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples],
+    report: tfx.dsl.components.OutputArtifact[EvaluationReportArtifact],
+    data_dir: tfx.dsl.components.Parameter[str],
+    split: tfx.dsl.components.Parameter[str] = "eval",
+) -> None:
+    inputs = html_report.from_artifacts(
+        evaluation.uri, path_utils.serving_model_path(model.uri), os.path.join(model_run.uri, "history.csv"),
+        os.path.join(examples.uri, f"Split-{split}", "*"), describe(data_dir))
+    html_report.write(inputs, os.path.join(report.uri, REPORT_FILE))
+    ev, pred = inputs.evaluation, inputs.predictions
+    summary = {"blessed": ev.blessed, "failures": ev.failures, "accuracy": ev.candidate.accuracy,
+               "macro_f1": ev.candidate.macro_f1, "ece": inputs.ece, "per_class": ev.candidate.per_class,
+               "n": ev.candidate.n, "misclassified": sum(a != p for a, p in zip(pred.actual, pred.predicted))}
+    with open(os.path.join(report.uri, SUMMARY_FILE), "w") as fh:
+        json.dump(summary, fh, indent=2)
+    report.set_int_custom_property("blessed", int(bool(ev.blessed)))

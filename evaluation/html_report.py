@@ -1,0 +1,173 @@
+"""One self-contained HTML report per evaluation: tables, plots and the cutouts the model got wrong.
+
+Plots are PNGs embedded as data URIs so the file can be mailed or archived on
+its own; nothing is fetched when it is opened.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from evaluation import text  # noqa: E402
+from evaluation.predictions import Predictions  # noqa: E402
+from evaluation.results import Evaluation  # noqa: E402
+from ingest import contract as c  # noqa: E402
+
+MAX_CUTOUTS = 36
+
+
+@dataclass
+class ReportInputs:
+    evaluation: Evaluation
+    model_uri: str
+    provenance: str
+    history_csv: str | None = None
+    predictions: Predictions | None = None
+    ece: float | None = None
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def confusion_png(matrix: np.ndarray) -> str:
+    fig, ax = plt.subplots(figsize=(4.2, 3.6))
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(c.CLASS_NAMES)), c.CLASS_NAMES)
+    ax.set_yticks(range(len(c.CLASS_NAMES)), c.CLASS_NAMES)
+    ax.set_xlabel("predicted (argmax)")
+    ax.set_ylabel("actual")
+    top = matrix.max() or 1
+    for (i, j), v in np.ndenumerate(matrix):
+        ax.text(j, i, f"{int(v)}", ha="center", va="center", color="white" if v > top / 2 else "black")
+    ax.set_title("confusion matrix, eval split")
+    return _png(fig)
+
+
+def per_class_png(ev: Evaluation) -> str:
+    fig, ax = plt.subplots(figsize=(5.5, 3.2))
+    width = 0.25
+    for k, metric in enumerate(("precision", "recall", "f1")):
+        values = [ev.candidate.per_class.get(n, {}).get(metric, 0.0) for n in c.CLASS_NAMES]
+        ax.bar(np.arange(len(c.CLASS_NAMES)) + (k - 1) * width, values, width, label=metric)
+    ax.set_xticks(range(len(c.CLASS_NAMES)), c.CLASS_NAMES)
+    lowest = min([v.get("recall", 1.0) for v in ev.candidate.per_class.values()] + [0.9])
+    ax.set_ylim(max(0.0, lowest - 0.1), 1.0)
+    ax.legend(loc="lower right")
+    ax.set_title("per-class metrics (argmax)")
+    return _png(fig)
+
+
+def read_history(path: str) -> dict[str, list[float]]:
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    return {k: [float(r[k]) for r in rows] for k in (rows[0] if rows else {})}
+
+
+def curves_png(history: dict[str, list[float]]) -> str:
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3))
+    for ax, metric in zip(axes, ("loss", "accuracy")):
+        for key, style in ((metric, "-"), (f"val_{metric}", "--")):
+            if key in history:
+                ax.plot(np.array(history["epoch"]) + 1, history[key], style, marker="o", label=key)
+        ax.set_xlabel("epoch")
+        ax.set_title(metric)
+        ax.legend()
+    return _png(fig)
+
+
+def misclassified_png(pred: Predictions) -> tuple[str | None, int]:
+    wrong = [i for i, (a, p) in enumerate(zip(pred.actual, pred.predicted)) if a != p]
+    if not wrong:
+        return None, 0
+    shown = wrong[:MAX_CUTOUTS]
+    cols = min(6, len(shown))
+    rows = math.ceil(len(shown) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.7 * cols, 1.95 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, i in zip(axes.flat, shown):
+        ax.imshow(Image.open(io.BytesIO(pred.objects[i].image_jpeg)))
+        p = pred.probabilities[i].max()
+        ax.set_title(f"{pred.actual[i]} → {pred.predicted[i]}\np={p:.2f}", fontsize=8)
+    return _png(fig), len(wrong)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in r) + "</tr>" for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def render(inputs: ReportInputs) -> str:
+    ev = inputs.evaluation
+    status = "blessed" if ev.blessed else "not blessed" if ev.blessed is False else "no blessing"
+    parts = [
+        "<h1>SDSS sky-object classifier: evaluation</h1>",
+        f"<p class='note'>{html.escape(inputs.provenance)}</p>",
+        f"<p class='verdict {status.replace(' ', '-')}'>{html.escape(status.upper())}</p>",
+    ]
+    if ev.failures:
+        parts.append("<ul>" + "".join(f"<li>{html.escape(f)}</li>" for f in ev.failures) + "</ul>")
+    parts += ["<h2>Per class (candidate, eval split, argmax decisions)</h2>",
+              _table(["class", *text.COLUMNS], text.per_class_rows(ev.candidate)),
+              f"<p>{html.escape(text.overall_line(ev.candidate))}</p>"]
+    if inputs.ece is not None:
+        parts.append(f"<p>Expected calibration error (top label, 10 bins): {inputs.ece:.4f}</p>")
+    comparison = text.comparison_rows(ev)
+    parts.append("<h2>Candidate vs baseline</h2>")
+    parts.append(_table(["metric", "candidate", "baseline", "diff"], comparison) if comparison
+                 else "<p>No baseline: no older blessed model.</p>")
+    if ev.candidate.confusion is not None:
+        parts += ["<h2>Confusion matrix</h2>",
+                  _table(["", *(f"pred {n}" for n in c.CLASS_NAMES)], text.confusion_rows(ev.candidate)),
+                  f"<img alt='confusion matrix' src='{confusion_png(ev.candidate.confusion)}'>"]
+    parts.append(f"<img alt='per-class metrics' src='{per_class_png(ev)}'>")
+    if inputs.history_csv and Path(inputs.history_csv).exists():
+        parts += ["<h2>Training curves</h2>",
+                  f"<img alt='training curves' src='{curves_png(read_history(inputs.history_csv))}'>"]
+    if inputs.predictions is not None:
+        sheet, n_wrong = misclassified_png(inputs.predictions)
+        n = len(inputs.predictions.objects)
+        parts.append(f"<h2>Misclassified cutouts ({n_wrong} of {n}, first {min(n_wrong, MAX_CUTOUTS)} shown)</h2>")
+        parts.append(f"<img alt='misclassified cutouts' src='{sheet}'>" if sheet else "<p>None.</p>")
+    parts.append(f"<p class='small'>model: {html.escape(inputs.model_uri)}<br>evaluation: {html.escape(ev.uri)}</p>")
+    style = ("body{font-family:sans-serif;max-width:900px;margin:2em auto}table{border-collapse:collapse;margin:.5em 0}"
+             "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}.note{background:#fff4d6;padding:6px}"
+             ".verdict{font-size:1.4em;font-weight:bold}.blessed{color:#176d2b}.not-blessed{color:#b00020}"
+             ".small{font-size:.8em;color:#555}")
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>SDSS evaluation</title>"
+            f"<style>{style}</style></head><body>{''.join(parts)}</body></html>")
+
+
+def write(inputs: ReportInputs, path: str) -> str:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(render(inputs), encoding="utf-8")
+    return path
+
+
+def from_artifacts(evaluation_uri: str, model_dir: str, history_csv: str, examples_pattern: str,
+                   provenance: str) -> ReportInputs:
+    """Everything the report shows, read from one evaluation and the model and examples it evaluated."""
+    from evaluation import predictions, results
+
+    pred = predictions.predict_records(model_dir, examples_pattern)
+    ece = predictions.expected_calibration_error(pred.probabilities, [c.CLASS_NAMES.index(a) for a in pred.actual])
+    return ReportInputs(evaluation=results.load(evaluation_uri), model_uri=model_dir, provenance=provenance,
+                        history_csv=history_csv, predictions=pred, ece=ece)

@@ -1,0 +1,96 @@
+"""Running a pushed or candidate SavedModel over records, the way a serving client would.
+
+The report's misclassified sheet, `pipeline/predict.py` and the serving and
+quality benchmarks all predict through the model's own signatures, so what
+they show is what TF Serving would answer.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from ingest import contract as c
+from ingest.records import SkyObject, from_example
+from trainer.signatures import SERVING_RAW
+
+SERVING_DEFAULT = "serving_default"
+
+
+@dataclass
+class Predictions:
+    objects: list[SkyObject]
+    probabilities: np.ndarray  # [n, n_classes], contract class order
+
+    @property
+    def predicted(self) -> list[str]:
+        return [c.CLASS_NAMES[i] for i in self.probabilities.argmax(axis=1)]
+
+    @property
+    def actual(self) -> list[str]:
+        return [o.label for o in self.objects]
+
+
+def latest_version(model_base: str) -> str:
+    """The highest numeric version under <serving_dir>/<model_name>/, as TF Serving would pick it."""
+    versions = [d for d in glob.glob(os.path.join(model_base, "*")) if os.path.basename(d).isdigit()]
+    if not versions:
+        raise FileNotFoundError(f"no pushed model versions under {model_base}; run the pipeline first")
+    return max(versions, key=lambda d: int(os.path.basename(d)))
+
+
+def read_examples(pattern: str) -> list[bytes]:
+    """Serialized tf.Examples from gzip TFRecords (ImportExampleGen's Split-<name> folders or ingest's)."""
+    files = sorted(tf.io.gfile.glob(pattern))
+    if not files:
+        raise FileNotFoundError(f"no records match {pattern}")
+    return [r.numpy() for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
+
+
+def raw_inputs(objs: Sequence[SkyObject]) -> dict[str, tf.Tensor]:
+    """Keyword arguments for the serving_raw signature."""
+    inputs = {b: tf.constant([o.mags[b] for o in objs], tf.float32) for b in c.BANDS}
+    inputs[c.REDSHIFT] = tf.constant([o.redshift for o in objs], tf.float32)
+    inputs[c.IMAGE] = tf.constant([o.image_jpeg for o in objs])
+    return inputs
+
+
+def predict_raw(model, objs: Sequence[SkyObject], batch_size: int = 256) -> np.ndarray:
+    """Class probabilities through serving_raw; `model` is a loaded SavedModel."""
+    fn = model.signatures[SERVING_RAW]
+    out = [fn(**raw_inputs(objs[i:i + batch_size]))["probabilities"].numpy()
+           for i in range(0, len(objs), batch_size)]
+    return np.concatenate(out) if out else np.zeros((0, len(c.CLASS_NAMES)), np.float32)
+
+
+def predict_examples(model, serialized: Sequence[bytes], batch_size: int = 256) -> np.ndarray:
+    """Class probabilities through serving_default (tf.Example in)."""
+    fn = model.signatures[SERVING_DEFAULT]
+    out = [fn(examples=tf.constant(list(serialized[i:i + batch_size])))["probabilities"].numpy()
+           for i in range(0, len(serialized), batch_size)]
+    return np.concatenate(out) if out else np.zeros((0, len(c.CLASS_NAMES)), np.float32)
+
+
+def predict_records(model_dir: str, pattern: str) -> Predictions:
+    serialized = read_examples(pattern)
+    model = tf.saved_model.load(model_dir)
+    return Predictions([from_example(s) for s in serialized], predict_examples(model, serialized))
+
+
+def expected_calibration_error(probabilities: np.ndarray, actual_ids: Iterable[int], bins: int = 10) -> float:
+    """Top-label ECE: |confidence - accuracy| per confidence bin, weighted by the bin's share of examples."""
+    probs = np.asarray(probabilities)
+    actual = np.asarray(list(actual_ids))
+    if len(actual) == 0:
+        return float("nan")
+    confidence = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == actual
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+    return float(sum(abs(confidence[which == b].mean() - correct[which == b].mean()) * (which == b).mean()
+                     for b in range(bins) if (which == b).any()))
