@@ -87,8 +87,9 @@ class SplitWriter:
         self._shard_no: dict[str, int] = {}
         self.counts: dict[str, int] = {s: 0 for s in c.SPLITS}
 
-    def write(self, obj: SkyObject) -> str:
-        split = split_of(obj.objid, self.fractions)
+    def write(self, obj: SkyObject, split: str | None = None) -> str:
+        """Writes to `split`, or to the split the object's key hashes to (the default, stable across runs)."""
+        split = split or split_of(obj.objid, self.fractions)
         if self._in_shard.get(split, 0) >= self.shard_size:
             self._writers.pop(split).close()
             self._in_shard[split] = 0

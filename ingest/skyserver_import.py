@@ -29,12 +29,12 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ingest import contract as c
+from ingest.provenance import IMPORT_SUMMARY
 
 REQUIRED = (c.OBJID, c.RA, c.DEC, *c.BANDS, c.LABEL, c.REDSHIFT)
 SENTINELS = (-9999.0, 99.0, -99.0, 9999.0)
 IMAGE_EXTS = (".jpg", ".jpeg", ".png")
 EXACT_OBJID = re.compile(r"^\d{1,20}$")
-IMPORT_SUMMARY = "import_summary.json"
 
 
 class RowRejected(Exception):
@@ -57,7 +57,8 @@ class ImportReport:
         return f"read {self.read}, written {self.written}, rejected {self.rejected} (by reason: {reasons})"
 
 
-def read_rows(csv_path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+def read_rows(csv_path: Path,
+              required: Sequence[str] = REQUIRED) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     """(original header, [(file line number, row keyed by lower-case column)]); skips SkyServer's '#Table1' lines."""
     with open(csv_path, newline="", encoding="utf-8-sig") as f:
         lines = [(n, text) for n, text in enumerate(f, start=1) if not text.startswith("#") and text.strip()]
@@ -66,7 +67,7 @@ def read_rows(csv_path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]
     reader = csv.reader(text for _, text in lines)
     header = next(reader)
     keys = [h.strip().lower() for h in header]
-    missing = [k for k in REQUIRED if k not in keys]
+    missing = [k for k in required if k not in keys]
     if missing:
         raise ValueError(f"{csv_path} line {lines[0][0]}: missing column(s) {missing}; header is {header}")
     rows = [(lines[k + 1][0], dict(zip(keys, values))) for k, values in enumerate(reader)]
@@ -119,11 +120,16 @@ def load_cutout(path: Path) -> bytes:
     return buf.getvalue()
 
 
+def parse_features(row: dict[str, str]) -> tuple[dict[str, float], float]:
+    """The model's tabular inputs (magnitudes, redshift), validated as on import; raises RowRejected."""
+    mags = {b: _float(row, b, *c.MAG_RANGE, "bad_magnitude") for b in c.BANDS}
+    return mags, _float(row, c.REDSHIFT, *c.REDSHIFT_RANGE, "bad_redshift")
+
+
 def parse_row(row: dict[str, str]) -> tuple[str, float, float, dict[str, float], float, str]:
     ra = _float(row, c.RA, *c.RA_RANGE, "bad_coordinates")
     dec = _float(row, c.DEC, *c.DEC_RANGE, "bad_coordinates")
-    mags = {b: _float(row, b, *c.MAG_RANGE, "bad_magnitude") for b in c.BANDS}
-    z = _float(row, c.REDSHIFT, *c.REDSHIFT_RANGE, "bad_redshift")
+    mags, z = parse_features(row)
     label = (row.get(c.LABEL) or "").strip().upper()
     if label not in c.CLASS_NAMES:
         raise RowRejected("unknown_class", c.LABEL, f"{row.get(c.LABEL)!r} is not one of {list(c.CLASS_NAMES)}")

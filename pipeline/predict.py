@@ -1,0 +1,152 @@
+"""Classifies objects with the latest pushed model, through its raw-feature serving signature.
+
+    python pipeline/predict.py --csv rows.csv --images cutouts/ [--out predictions.csv]
+    python pipeline/predict.py --u 19.2 --g 18.9 --r 18.7 --i 18.6 --z 18.5 --redshift 1.3 --image obj.jpg
+
+The CSV takes SkyServer's column names (u g r i z redshift, optional objid,
+ra, dec, class); cutouts are found as <objid>, J<ra><dec> (the import key)
+or row<N>, with .jpg/.jpeg/.png. A bad row gets its own error naming the line
+and field; the other rows are still predicted. Exit status 0 when every row
+was predicted, 3 when some rows failed, 2 on a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+if __package__ in (None, ""):
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from ingest import contract as c  # noqa: E402
+from ingest import skyserver_import as sky  # noqa: E402
+from pipeline import configs  # noqa: E402
+
+FEATURES = (*c.BANDS, c.REDSHIFT)
+
+
+@dataclass
+class Row:
+    line: int  # file line (CSV) or 0 (values given on the command line)
+    key: str
+    mags: dict[str, float] | None = None
+    redshift: float | None = None
+    image_jpeg: bytes | None = None
+    label: str = ""
+    error: str = ""
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--csv", help="SkyServer-style export: u,g,r,i,z,redshift (+ objid, ra, dec, class)")
+    p.add_argument("--images", help="folder of cutouts for --csv")
+    for name in FEATURES:
+        p.add_argument(f"--{name}", help=f"{name} of one object (instead of --csv)")
+    p.add_argument("--image", help="cutout file of one object (instead of --csv)")
+    p.add_argument("--model-dir", help="a SavedModel; default: the latest version under --serving-dir")
+    p.add_argument("--serving-dir", default=str(configs.SERVING_DIR))
+    p.add_argument("--out", help="also write predictions (and per-row errors) to this CSV")
+    return p.parse_args(argv)
+
+
+def _row_key(row: dict[str, str], data_row: int) -> str:
+    objid = (row.get(c.OBJID) or "").strip()
+    try:
+        return sky.object_key(objid, float(row[c.RA]), float(row[c.DEC]))
+    except (KeyError, ValueError):
+        return objid or f"row{data_row}"
+
+
+def load_csv(csv_path: Path, images: Path | None) -> list[Row]:
+    _, raw_rows = sky.read_rows(csv_path, required=FEATURES)
+    rows = []
+    for data_row, (line, raw) in enumerate(raw_rows, start=1):
+        row = Row(line=line, key=_row_key(raw, data_row), label=(raw.get(c.LABEL) or "").strip().upper())
+        try:
+            row.mags, row.redshift = sky.parse_features(raw)
+            objid = (raw.get(c.OBJID) or "").strip()
+            path = (objid and sky.find_image(images, objid, data_row)) or sky.find_image(images, row.key, data_row)
+            if path is None:
+                raise sky.RowRejected("no_image", c.IMAGE, f"no {row.key} or row{data_row} .jpg/.jpeg/.png in {images}")
+            row.image_jpeg = sky.load_cutout(path)
+        except sky.RowRejected as r:
+            row.error = f"{csv_path.name} line {line}, field '{r.field}': {r.reason}: {r.detail}"
+        rows.append(row)
+    return rows
+
+
+def load_single(args: argparse.Namespace) -> list[Row]:
+    values = {name: getattr(args, name) or "" for name in FEATURES}
+    row = Row(line=0, key=Path(args.image).stem if args.image else "object")
+    try:
+        row.mags, row.redshift = sky.parse_features(values)
+        if not args.image or not Path(args.image).is_file():
+            raise sky.RowRejected("no_image", c.IMAGE, f"image file not found: {args.image}")
+        row.image_jpeg = sky.load_cutout(Path(args.image))
+    except sky.RowRejected as r:
+        row.error = f"command line, field '{r.field}': {r.reason}: {r.detail}"
+    return [row]
+
+
+def predict(model_dir: str, rows: list[Row]) -> dict[int, list[float]]:
+    """Row index -> class probabilities, for the rows without an error."""
+    import tensorflow as tf
+
+    from evaluation.predictions import predict_raw
+    from ingest.records import SkyObject
+
+    good = [k for k, r in enumerate(rows) if not r.error]
+    objs = [SkyObject(rows[k].key, 0.0, 0.0, rows[k].mags, rows[k].redshift, rows[k].image_jpeg, "")
+            for k in good]
+    probs = predict_raw(tf.saved_model.load(model_dir), objs) if objs else []
+    return {k: list(map(float, p)) for k, p in zip(good, probs)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    single = any(getattr(args, name) is not None for name in FEATURES) or args.image
+    if bool(args.csv) == bool(single):
+        print("error: give either --csv (with --images) or one object's values and --image", file=sys.stderr)
+        return 2
+    from evaluation.predictions import latest_version
+
+    try:
+        model_dir = args.model_dir or latest_version(os.path.join(args.serving_dir, configs.MODEL_NAME))
+        rows = (load_csv(Path(args.csv), Path(args.images) if args.images else None) if args.csv
+                else load_single(args))
+    except (FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    probs = predict(model_dir, rows)
+    print(f"model: {model_dir}")
+    print(f"{'line':>5}  {'key':<24} {'class':<7} " + " ".join(f"P({n})".rjust(10) for n in c.CLASS_NAMES))
+    for k, row in enumerate(rows):
+        if row.error:
+            print(f"error: {row.error}", file=sys.stderr)
+            continue
+        p = probs[k]
+        name = c.CLASS_NAMES[max(range(len(p)), key=p.__getitem__)]
+        truth = f"  (catalogue: {row.label})" if row.label else ""
+        print(f"{row.line:>5}  {row.key:<24} {name:<7} " + " ".join(f"{v:10.4f}" for v in p) + truth)
+    failed = sum(1 for r in rows if r.error)
+    print(f"read {len(rows)}, predicted {len(rows) - failed}, failed {failed}")
+    if args.out:
+        with open(args.out, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["line", "key", "predicted", *(f"p_{n}" for n in c.CLASS_NAMES), "catalogue_class", "error"])
+            for k, row in enumerate(rows):
+                p = probs.get(k)
+                name = c.CLASS_NAMES[max(range(len(p)), key=p.__getitem__)] if p else ""
+                cells = [f"{v:.6f}" for v in p] if p else [""] * len(c.CLASS_NAMES)
+                w.writerow([row.line, row.key, name, *cells, row.label, row.error])
+    return 3 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
