@@ -42,7 +42,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--decode-images-in-transform", action="store_true",
                    help="materialize float pixels in Transform instead of decoding JPEGs while training")
     p.add_argument("--accuracy-floor", type=float, default=configs.ACCURACY_FLOOR)
-    p.add_argument("--class-recall-floor", type=float, default=configs.CLASS_RECALL_FLOOR)
+    p.add_argument("--class-recall-floor", type=float, default=configs.CLASS_RECALL_FLOOR,
+                   help="every class's argmax recall must reach this, QSO included")
+    p.add_argument("--max-accuracy-drop", type=float, default=configs.MAX_ACCURACY_DROP,
+                   help="largest allowed accuracy drop against the latest older blessed model")
+    p.add_argument("--max-qso-recall-drop", type=float, default=configs.MAX_QSO_RECALL_DROP,
+                   help="largest allowed QSO recall drop against that baseline")
     p.add_argument("--no-cache", action="store_true", help="re-run every component")
     return p.parse_args(argv)
 
@@ -70,8 +75,11 @@ def logs_to_file(path: str) -> Iterator[TextIO]:
             console.close()
 
 
-def build(args: argparse.Namespace) -> Any:
-    """The pipeline for these flags (a tfx.dsl.Pipeline; TFX stays unimported until the logs are redirected)."""
+def build(args: argparse.Namespace, **overrides: Any) -> Any:
+    """The pipeline for these flags (a tfx.dsl.Pipeline; TFX stays unimported until the logs are redirected).
+
+    `overrides` go to create_pipeline as they are (tests swap `trainer_run_fn` for a deliberately bad model).
+    """
     from tfx import v1 as tfx
 
     from components.curated_schema import file_sha256
@@ -89,13 +97,15 @@ def build(args: argparse.Namespace) -> Any:
         serving_dir=args.serving_dir,
         model_name=configs.MODEL_NAME,
         eval_config=eval_config.build(eval_config.Gate(
-            accuracy_floor=args.accuracy_floor, class_recall_floor=args.class_recall_floor)),
+            accuracy_floor=args.accuracy_floor, class_recall_floor=args.class_recall_floor,
+            max_accuracy_drop=args.max_accuracy_drop, max_qso_recall_drop=args.max_qso_recall_drop)),
         train_config={"model_kind": args.model, "epochs": args.epochs, "patience": configs.PATIENCE,
                       "learning_rate": configs.LEARNING_RATE, "seed": args.seed},
         decode_images_in_transform=args.decode_images_in_transform,
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(args.metadata_path),
         beam_pipeline_args=configs.beam_args_local(args.direct_num_workers),
         enable_cache=not args.no_cache,
+        **overrides,
     )
 
 
@@ -111,10 +121,13 @@ def main(argv: list[str] | None = None) -> int:
         from absl import logging as absl_logging
         from tfx import v1 as tfx
 
+        from ingest.provenance import describe as data_provenance
         from pipeline.progress import ProgressHandler
-        from pipeline.report import data_provenance, run_summary
+        from pipeline.report import run_summary
+        from trainer.autograph_rules import skip_tf_keras
 
         absl_logging.set_verbosity(absl_logging.INFO)
+        skip_tf_keras()  # for every component in this process, the Evaluator's Keras metrics included
         progress = ProgressHandler(console)
         logging.getLogger("absl").addHandler(progress)
         try:

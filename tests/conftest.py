@@ -39,3 +39,14 @@ def transformed_sim300(sim300, tmp_path_factory):
     objs = list(records.read_split(sim300, "train"))
     out = tmp_path_factory.mktemp("tft")
     return analyze_and_transform(as_instances(objs), out), out, objs
+
+
+@pytest.fixture(scope="session")
+def e2e_run(sim300, tmp_path_factory):
+    """(work dir, console output) of one real pipeline run on sim300; later e2e tests add runs to it."""
+    from tests.e2e import run_pipeline
+
+    work = tmp_path_factory.mktemp("e2e")
+    proc = run_pipeline(sim300, work)
+    assert proc.returncode == 0, proc.stdout + proc.stderr + (work / "run.log").read_text()[-5000:]
+    return work, proc.stdout

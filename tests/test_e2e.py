@@ -6,9 +6,6 @@ that must stop before Transform.
 """
 
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,41 +14,14 @@ import tensorflow as tf
 from ingest import contract as c
 from ingest import records
 from pipeline import metadata as md
-from pipeline.configs import PIPELINE_NAME, REPO_ROOT, SCHEMA_FILE
+from pipeline.configs import PIPELINE_NAME, SCHEMA_FILE
+from tests.e2e import ALL_NODES, run_pipeline, states, versions
 
 pytestmark = pytest.mark.e2e
-ALL_NODES = {"CuratedSchemaImporter", "ImportExampleGen", "StatisticsGen", "ExampleValidator", "AnomaliesGate",
-             "Transform", "Trainer", "baseline_resolver", "Evaluator", "Pusher"}
 
 
-def run_pipeline(data_dir: Path, work: Path, *extra: str) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "pipeline/run_local.py", "--data-dir", str(data_dir),
-           "--pipeline-root", str(work / "root"), "--metadata-path", str(work / "md.sqlite"),
-           "--serving-dir", str(work / "serving"), "--log-file", str(work / "run.log"),
-           # Mechanics, not model quality, are under test: few epochs, low floors so the model is blessed.
-           "--epochs", "5", "--accuracy-floor", "0.4", "--class-recall-floor", "0", *extra]
-    return subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True)
-
-
-def states(work: Path) -> dict[str, str]:
-    store = md.open_store(str(work / "md.sqlite"))
-    return {n: r.state for n, r in md.latest_node_runs(store, PIPELINE_NAME).items()}
-
-
-def versions(work: Path) -> list[Path]:
-    return sorted((work / "serving" / "sky_classifier").glob("*"))
-
-
-@pytest.fixture(scope="module")
-def first_run(sim300, tmp_path_factory):
-    work = tmp_path_factory.mktemp("e2e")
-    proc = run_pipeline(sim300, work)
-    assert proc.returncode == 0, proc.stdout + proc.stderr + (work / "run.log").read_text()[-5000:]
-    return work, proc.stdout
-
-
-def test_every_component_ran_and_the_model_was_pushed(first_run):
-    work, console = first_run
+def test_every_component_ran_and_the_model_was_pushed(e2e_run):
+    work, console = e2e_run
     assert states(work) == {n: "COMPLETE" for n in ALL_NODES}
     for node in ALL_NODES - {"baseline_resolver"}:
         assert f"  {node}" in console and "done" in console
@@ -61,8 +31,8 @@ def test_every_component_ran_and_the_model_was_pushed(first_run):
     assert f"pushed: {pushed[0]}" in console
 
 
-def test_pushed_model_lineage_reaches_the_examples(first_run):
-    work, _ = first_run
+def test_pushed_model_lineage_reaches_the_examples(e2e_run):
+    work, _ = e2e_run
     store = md.open_store(str(work / "md.sqlite"))
     pusher = md.latest_node_runs(store, PIPELINE_NAME)["Pusher"]
     pushed = md.artifacts(store, pusher.execution.id, "pushed_model")[0]
@@ -75,8 +45,8 @@ def test_pushed_model_lineage_reaches_the_examples(first_run):
     assert raw_examples, [a.uri for a in by_type["Examples"]]
 
 
-def test_pushed_model_predicts_the_held_out_split(first_run, sim300):
-    work, _ = first_run
+def test_pushed_model_predicts_the_held_out_split(e2e_run, sim300):
+    work, _ = e2e_run
     loaded = tf.saved_model.load(str(versions(work)[0]))
     objs = list(records.read_split(sim300, "test"))
     raw = {b: tf.constant([o.mags[b] for o in objs], tf.float32) for b in c.BANDS}
@@ -88,8 +58,8 @@ def test_pushed_model_predicts_the_held_out_split(first_run, sim300):
     assert accuracy > 0.5, accuracy  # 5 epochs on 200 objects: far from good, far from chance on 3 classes
 
 
-def test_rerun_hits_the_cache_and_pushes_nothing_new(first_run, sim300):
-    work, _ = first_run
+def test_rerun_hits_the_cache_and_pushes_nothing_new(e2e_run, sim300):
+    work, _ = e2e_run
     before = versions(work)
     proc = run_pipeline(sim300, work)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -99,8 +69,8 @@ def test_rerun_hits_the_cache_and_pushes_nothing_new(first_run, sim300):
     assert "nothing new pushed" in proc.stdout
 
 
-def test_schema_edit_reruns_what_depends_on_it(first_run, sim300, tmp_path):
-    work, _ = first_run
+def test_schema_edit_reruns_what_depends_on_it(e2e_run, sim300, tmp_path):
+    work, _ = e2e_run
     edited = tmp_path / "schema.pbtxt"
     shutil.copy(SCHEMA_FILE, edited)
     edited.write_text(edited.read_text() + "\n# reviewed: ranges unchanged\n")

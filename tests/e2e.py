@@ -1,0 +1,33 @@
+"""Running the real pipeline from tests: the command line, and what MLMD and the serving dir say afterwards."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from pipeline import metadata as md
+from pipeline.configs import MODEL_NAME, PIPELINE_NAME, REPO_ROOT
+
+ALL_NODES = {"CuratedSchemaImporter", "ImportExampleGen", "StatisticsGen", "ExampleValidator", "AnomaliesGate",
+             "Transform", "Trainer", "baseline_resolver", "Evaluator", "EvaluationReport", "Pusher"}
+
+
+def flags(data_dir: Path, work: Path, *extra: str) -> list[str]:
+    # Mechanics, not model quality, are under test: few epochs, low floors so the model is blessed.
+    return ["--data-dir", str(data_dir), "--pipeline-root", str(work / "root"),
+            "--metadata-path", str(work / "md.sqlite"), "--serving-dir", str(work / "serving"),
+            "--log-file", str(work / "run.log"), "--epochs", "5", "--accuracy-floor", "0.4",
+            "--class-recall-floor", "0", *extra]
+
+
+def run_pipeline(data_dir: Path, work: Path, *extra: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "pipeline/run_local.py", *flags(data_dir, work, *extra)]
+    return subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True)
+
+
+def states(work: Path) -> dict[str, str]:
+    store = md.open_store(str(work / "md.sqlite"))
+    return {n: r.state for n, r in md.latest_node_runs(store, PIPELINE_NAME).items()}
+
+
+def versions(work: Path) -> list[Path]:
+    return sorted((work / "serving" / MODEL_NAME).glob("*"))
