@@ -94,3 +94,18 @@ def test_serving_example_without_label_or_ids(transformed_sim300, tmp_path):
     ex = tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
     out = fn(examples=tf.constant([ex]))
     assert out["probabilities"].shape == (1, 3)
+
+
+def test_autograph_leaves_tf_keras_alone_once_a_model_is_built():
+    import tensorflow as tf
+    from tensorflow.python.autograph.impl import conversion
+
+    from trainer import model as model_lib
+
+    model_lib.build("tabular")
+    model_lib.build("tabular")  # the rule is added once, not per build
+    from tensorflow.python.autograph.core import config
+
+    assert sum(r.matches("tf_keras") for r in config.CONVERSION_RULES) == 1
+    # Keras' own train step is now treated like TensorFlow's code: called as is, not converted from source.
+    assert conversion.is_allowlisted(tf.keras.Model.train_step)

@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from ingest import contract as c
 from trainer import features as f
+from trainer.autograph_rules import skip_tf_keras
 from trainer.image_ops import IMAGE_SHAPE
 
 keras = tf.keras
@@ -33,6 +34,7 @@ def _tabular_branch(columns: list[tf.Tensor]) -> tf.Tensor:
 def build(kind: str = "fusion", learning_rate: float = 1e-3) -> keras.Model:
     if kind not in f.MODEL_KINDS:
         raise ValueError(f"model kind must be one of {f.MODEL_KINDS}, got {kind!r}")
+    skip_tf_keras()  # before any step is traced
     inputs: dict[str, tf.Tensor] = {}
     branches = []
     if kind in ("fusion", "image"):
