@@ -13,7 +13,7 @@ DR14_CSV ?= ../shared/data/sdss_dr14_10k.csv
 export TF_USE_LEGACY_KERAS := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help env data run test lint run-dr14 bench clean
+.PHONY: help env data run test lint run-dr14 bench bench-studies clean
 
 help:
 	@echo "make run    - create .venv if missing, build the built-in dataset if missing, run pipeline/run_local.py"
@@ -58,10 +58,19 @@ run-dr14: data/dr14/.done
 		--metadata-path outputs/dr14/metadata.sqlite --serving-dir outputs/dr14/serving \
 		--log-file outputs/dr14/run_local.log $(ARGS)
 
+# Issue-5 benchmarks (about 2 hours on 2 cores); each rewrites its own section of BENCHMARKS.md.
 bench: $(DATA)/.done
+	$(PY) benchmarks/cost.py --data-dir $(DATA)
+	$(PY) pipeline/run_local.py && $(PY) benchmarks/serving.py
+	$(PY) benchmarks/scale.py --sizes 10000 100000
+	$(PY) benchmarks/quality.py --csv $(DR14_CSV)
+
+# Earlier studies: unimodal vs fusion on the built-in data, where to decode images, the simulator.
+bench-studies: $(DATA)/.done
 	$(PY) benchmarks/modalities.py --data-dir $(DATA)
 	$(PY) benchmarks/image_decode.py --data-dir $(DATA)
-	$(PY) benchmarks/main_run.py --data-dir $(DATA)
+	$(PY) benchmarks/calibration.py
+	$(PY) benchmarks/simulate_speed.py
 
 clean:
 	rm -rf outputs data

@@ -1,0 +1,91 @@
+"""The cost baseline: the pipeline's model trained by a plain tf.keras script, no TFX, Beam or Transform.
+
+    python benchmarks/bare_keras.py --data-dir data/simulated --epochs 15 --out /tmp/bare_model
+
+Same records, same model builder (trainer/model.py), same epochs, early
+stopping, class weights and batch size as the Trainer; features are z-scored
+with numpy on the train split. It saves a SavedModel as the Trainer does. It
+does not validate data, keep lineage, evaluate per class or gate anything:
+that difference is what benchmarks/cost.py prices.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if __package__ in (None, ""):  # run as a script: import the repo's packages
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from ingest import contract as c  # noqa: E402
+from ingest import records  # noqa: E402
+from pipeline import configs  # noqa: E402
+from trainer import features as f  # noqa: E402
+from trainer import model as model_lib  # noqa: E402
+from trainer.image_ops import to_pixels  # noqa: E402
+from trainer.train import BATCH_SIZE  # noqa: E402
+
+
+def tabular(objs: list[records.SkyObject]) -> np.ndarray:
+    """Columns in f.TABULAR_XF order: u g r i z redshift, then the colours."""
+    raw = [[o.mags[b] for b in c.BANDS] + [o.redshift] for o in objs]
+    cols = np.array(raw, np.float32)
+    colours = [cols[:, c.BANDS.index(a)] - cols[:, c.BANDS.index(b)] for a, b in f.COLOURS]
+    return np.column_stack([cols, *colours]).astype(np.float32)
+
+
+def dataset(objs, mean, std, kind: str, shuffle: bool, seed: int) -> tf.data.Dataset:
+    x = (tabular(objs) - mean) / std
+    feats: dict[str, np.ndarray] = {}
+    if kind in ("fusion", "tabular"):
+        feats.update({name: x[:, k:k + 1] for k, name in enumerate(f.TABULAR_XF)})
+    if kind in ("fusion", "image"):
+        feats[f.IMAGE_XF] = np.array([o.image_jpeg for o in objs], dtype=object)
+    labels = np.array([c.CLASS_NAMES.index(o.label) for o in objs], np.int64)
+    ds = tf.data.Dataset.from_tensor_slices((feats, labels))
+    if shuffle:
+        ds = ds.shuffle(len(objs), seed=seed)
+
+    def decode(features, label):
+        if f.IMAGE_XF in features:
+            features = {**features, f.IMAGE_XF: to_pixels(features[f.IMAGE_XF])}
+        return features, label
+
+    return ds.batch(BATCH_SIZE).map(decode, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-dir", default=str(configs.DATA_DIR))
+    p.add_argument("--epochs", type=int, default=configs.EPOCHS)
+    p.add_argument("--model", choices=f.MODEL_KINDS, default=configs.MODEL_KIND)
+    p.add_argument("--seed", type=int, default=configs.TRAIN_SEED)
+    p.add_argument("--out", required=True, help="where to save the SavedModel")
+    args = p.parse_args(argv)
+    tf.keras.utils.set_random_seed(args.seed)
+    train, val = (list(records.read_split(args.data_dir, s)) for s in c.PIPELINE_SPLITS)
+    x = tabular(train)
+    mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
+    counts = np.bincount([c.CLASS_NAMES.index(o.label) for o in train], minlength=len(c.CLASS_NAMES))
+    weights = {k: len(train) / (len(counts) * max(n, 1)) for k, n in enumerate(counts)}
+    model = model_lib.build(args.model, configs.LEARNING_RATE)
+    history = model.fit(
+        dataset(train, mean, std, args.model, True, args.seed),
+        validation_data=dataset(val, mean, std, args.model, False, args.seed), epochs=args.epochs,
+        class_weight=weights, verbose=2,
+        callbacks=[tf.keras.callbacks.EarlyStopping(monitor="val_loss", patience=configs.PATIENCE,
+                                                    restore_best_weights=True)])
+    loss, acc = model.evaluate(dataset(val, mean, std, args.model, False, args.seed), verbose=0)[:2]
+    model.save(args.out, save_format="tf")
+    print(f"bare keras: epochs run {len(history.history['loss'])}, eval accuracy {acc:.4f} (n={len(val)})")
+
+
+if __name__ == "__main__":
+    main()

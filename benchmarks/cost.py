@@ -1,0 +1,105 @@
+"""What the pipeline costs over a bare tf.keras script, run alternately on the same data in one go.
+
+    python benchmarks/cost.py [--data-dir data/simulated] [--epochs 15] [--rounds 2]
+
+Each round: a cold `pipeline/run_local.py` (empty pipeline root), then
+benchmarks/bare_keras.py (same model, data, epochs). Then a rerun of the last
+pipeline on unchanged inputs, which must be served from the cache. Reports
+wall time and peak RSS, their ratio, and per-component seconds from MLMD.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: import the repo's packages
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from benchmarks.common import header, run_local_cmd, timed, write_section  # noqa: E402
+from pipeline import metadata as md  # noqa: E402
+from pipeline.configs import PIPELINE_NAME  # noqa: E402
+
+TITLE = "Cost: the pipeline against a bare tf.keras script"
+
+
+def _ok(run, what: str):
+    if run.returncode != 0:
+        raise SystemExit(f"{what} failed:\n{run.output[-3000:]}")
+    return run
+
+
+def component_seconds(metadata_path: Path) -> dict[str, float]:
+    store = md.open_store(str(metadata_path))
+    runs = sorted(md.latest_node_runs(store, PIPELINE_NAME).values(), key=lambda r: r.execution.id)
+    return {r.node_id: r.seconds for r in runs}
+
+
+def measure(data_dir: str, epochs: int, rounds: int, tmp: Path) -> dict:
+    flags = ("--epochs", str(epochs))
+    pipeline, bare, components = [], [], []
+    for k in range(rounds):
+        work = tmp / f"pipeline{k}"
+        pipeline.append(_ok(timed(run_local_cmd(data_dir, work, *flags)), "pipeline run"))
+        components.append(component_seconds(work / "metadata.sqlite"))
+        bare.append(_ok(timed([sys.executable, "benchmarks/bare_keras.py", "--data-dir", data_dir,
+                               "--epochs", str(epochs), "--out", str(tmp / f"bare{k}")]), "bare keras"))
+    rerun = _ok(timed(run_local_cmd(data_dir, tmp / f"pipeline{rounds - 1}", *flags)), "cached rerun")
+    rerun_states = {n: r.state for n, r in
+                    md.latest_node_runs(md.open_store(str(tmp / f"pipeline{rounds - 1}" / "metadata.sqlite")),
+                                        PIPELINE_NAME).items()}
+    return {"pipeline": pipeline, "bare": bare, "components": components, "rerun": rerun,
+            "rerun_states": rerun_states}
+
+
+def render(m: dict, command: str) -> str:
+    rows = []
+    for k, (p, b) in enumerate(zip(m["pipeline"], m["bare"]), start=1):
+        rows.append(f"| {k} | {p.wall_s:.0f} | {b.wall_s:.0f} | {p.wall_s / b.wall_s:.2f} | "
+                    f"{p.peak_rss_mb:.0f} | {b.peak_rss_mb:.0f} |")
+    mean_p = statistics.mean(r.wall_s for r in m["pipeline"])
+    mean_b = statistics.mean(r.wall_s for r in m["bare"])
+    rss_p = max(r.peak_rss_mb for r in m["pipeline"])
+    rss_b = max(r.peak_rss_mb for r in m["bare"])
+    rows.append(f"| mean / max | {mean_p:.0f} | {mean_b:.0f} | **{mean_p / mean_b:.2f}** | {rss_p:.0f} | {rss_b:.0f} |")
+    nodes = list(m["components"][0])
+    comp = "\n".join(f"| {n} | " + " | ".join(f"{c.get(n, float('nan')):.1f}" for c in m["components"]) + " |"
+                     for n in nodes)
+    not_cached = sorted(n for n, s in m["rerun_states"].items() if s != "CACHED")
+    bare_line = next((line for line in m["bare"][-1].stdout.splitlines() if line.startswith("bare keras:")), "")
+    return (header(command)
+            + "\nCold pipeline run (empty pipeline root) and bare script, alternately; wall s and peak RSS MB.\n\n"
+            "| round | pipeline s | bare keras s | ratio | pipeline RSS MB | bare RSS MB |\n|---|---|---|---|---|---|\n"
+            + "\n".join(rows)
+            + f"\n\nCached rerun of the last pipeline on unchanged inputs: **{m['rerun'].wall_s:.1f} s**, "
+            f"peak RSS {m['rerun'].peak_rss_mb:.0f} MB; components not served from cache: "
+            f"{', '.join(not_cached) or 'none'}.\n\n"
+            "Per component, cold runs (MLMD execution seconds):\n\n| component | "
+            + " | ".join(f"round {k + 1}" for k in range(len(m["components"]))) + " |\n|---|"
+            + "---|" * len(m["components"]) + "\n" + comp
+            + f"\n\nLast bare run: `{bare_line}`\n")
+
+
+def main(argv: list[str] | None = None) -> str:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-dir", default="data/simulated")
+    p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--title", default=TITLE)
+    p.add_argument("--no-write", action="store_true", help="print the table, leave BENCHMARKS.md alone")
+    args = p.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-cost-") as tmp:
+        m = measure(args.data_dir, args.epochs, args.rounds, Path(tmp))
+    body = render(m, f"python benchmarks/cost.py --data-dir {args.data_dir} --epochs {args.epochs} "
+                     f"--rounds {args.rounds}")
+    print(body)
+    if not args.no_write:
+        write_section(args.title, body)
+    return body
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""Serving cost of the pushed SavedModel on CPU: one-example latency per signature, batch throughput.
+
+    python benchmarks/serving.py [--model-dir outputs/serving/sky_classifier/<v>] [--records data/simulated/test]
+
+In process, as TF Serving would run the graph (no HTTP): p50/p99 of single
+examples through serving_default (tf.Example) and serving_raw (named raw
+features), and examples/s at batch 256.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if __package__ in (None, ""):  # run as a script: import the repo's packages
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from benchmarks.common import header, write_section  # noqa: E402
+from evaluation.predictions import SERVING_DEFAULT, latest_version, raw_inputs  # noqa: E402
+from ingest import records  # noqa: E402
+from ingest.contract import RECORD_GLOB  # noqa: E402
+from pipeline import configs  # noqa: E402
+from trainer.signatures import SERVING_RAW  # noqa: E402
+
+TITLE = "Serving: the pushed SavedModel on CPU"
+
+
+def _time(fn, calls: int) -> np.ndarray:
+    out = []
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return np.array(out) * 1000
+
+
+def measure(model_dir: str, records_dir: str, singles: int, batch: int, batches: int) -> dict:
+    objs = list(records.read_split(Path(records_dir).parent, Path(records_dir).name))
+    if not objs:
+        raise SystemExit(f"no records in {records_dir}/{RECORD_GLOB}")
+    serialized = [records.to_example(o).SerializeToString() for o in objs]
+    t0 = time.perf_counter()
+    model = tf.saved_model.load(model_dir)
+    load_s = time.perf_counter() - t0
+    by_example, by_raw = model.signatures[SERVING_DEFAULT], model.signatures[SERVING_RAW]
+    pick = [k % len(objs) for k in range(max(batch, singles))]
+    one_ex = [tf.constant([serialized[k]]) for k in pick[:singles]]
+    one_raw = [raw_inputs([objs[k]]) for k in pick[:singles]]
+    big_ex = tf.constant([serialized[k] for k in pick[:batch]])
+    big_raw = raw_inputs([objs[k] for k in pick[:batch]])
+    it = iter(range(10**9))
+    results = {"load_s": load_s, "n_records": len(objs)}
+    for name, single, whole in ((SERVING_DEFAULT, lambda: by_example(examples=one_ex[next(it) % singles]),
+                                 lambda: by_example(examples=big_ex)),
+                                (SERVING_RAW, lambda: by_raw(**one_raw[next(it) % singles]),
+                                 lambda: by_raw(**big_raw))):
+        _time(single, 20)  # warm-up: first calls trace and allocate
+        lat = _time(single, singles)
+        _time(whole, 2)
+        per_batch = _time(whole, batches)
+        results[name] = {"p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99)),
+                         "throughput": batch / (np.median(per_batch) / 1000)}
+    return results
+
+
+def render(r: dict, command: str, singles: int, batch: int) -> str:
+    rows = "\n".join(f"| {name} | {r[name]['p50']:.2f} | {r[name]['p99']:.2f} | {r[name]['throughput']:.0f} |"
+                     for name in (SERVING_DEFAULT, SERVING_RAW))
+    return (header(command)
+            + f"\nOne example per call ({singles} calls after warm-up) and batches of {batch}; "
+            f"model load {r['load_s']:.1f} s; inputs cycled from {r['n_records']} records.\n\n"
+            f"| signature | p50 ms (1 example) | p99 ms (1 example) | examples/s at batch {batch} |\n"
+            "|---|---|---|---|\n" + rows + "\n\nTargets: p50 <= 10 ms, >= 2,000 examples/s.\n")
+
+
+def main(argv: list[str] | None = None) -> str:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model-dir", help="default: latest version under outputs/serving/sky_classifier")
+    p.add_argument("--records", default=str(configs.DATA_DIR / "test"), help="a split folder of records")
+    p.add_argument("--singles", type=int, default=500)
+    p.add_argument("--batch", type=int, default=256)
+    p.add_argument("--batches", type=int, default=20)
+    p.add_argument("--title", default=TITLE)
+    p.add_argument("--no-write", action="store_true")
+    args = p.parse_args(argv)
+    model_dir = args.model_dir or latest_version(str(configs.SERVING_DIR / configs.MODEL_NAME))
+    r = measure(model_dir, args.records, args.singles, args.batch, args.batches)
+    body = render(r, f"python benchmarks/serving.py --model-dir {model_dir} --records {args.records}",
+                  args.singles, args.batch)
+    print(body)
+    if not args.no_write:
+        write_section(args.title, body)
+    return body
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""Smoke tests: every benchmark script runs end to end on tiny inputs and renders its table.
+
+They check the numbers are produced and well-formed, never how fast anything was.
+"""
+
+import re
+
+import pytest
+
+from benchmarks import cost, quality, scale, serving
+from tests.e2e import versions
+
+pytestmark = pytest.mark.e2e
+
+
+def test_serving_benchmark_on_the_e2e_model(e2e_run, sim300):
+    work, _ = e2e_run
+    body = serving.main(["--model-dir", str(versions(work)[0]), "--records", str(sim300 / "test"),
+                         "--singles", "5", "--batch", "8", "--batches", "2", "--no-write"])
+    for signature in ("serving_default", "serving_raw"):
+        row = next(line for line in body.splitlines() if line.startswith(f"| {signature} |"))
+        p50, p99, throughput = (float(v) for v in row.strip("|").split("|")[1:])
+        assert 0 < p50 <= p99 and throughput > 0
+
+
+def test_cost_benchmark_runs_both_sides_and_the_rerun_is_cached(sim300):
+    body = cost.main(["--data-dir", str(sim300), "--epochs", "1", "--rounds", "1", "--no-write"])
+    assert re.search(r"\| mean / max \| \d+ \| \d+ \| \*\*\d+\.\d\d\*\* \|", body), body
+    assert "components not served from cache: baseline_resolver." in body
+    assert "| Trainer |" in body and "bare keras: epochs run 1" in body
+
+
+def test_quality_benchmark_on_a_slice_of_dr14(dr14_csv):
+    body = quality.main(["--csv", str(dr14_csv), "--limit", "300", "--seeds", "0", "--models", "tabular",
+                         "--epochs", "1", "--no-write"])
+    for model in ("tabular", "HistGradientBoosting", "RandomForest"):
+        row = next(line for line in body.splitlines() if line.startswith(f"| {model} |"))
+        means = [float(cell.split("±")[0]) for cell in row.strip("|").split("|")[2:]]
+        assert len(means) == 8 and all(0.0 <= m <= 1.0 for m in means), row
+    assert "Test split: 45 objects" in body and "SIMULATED" in body
+
+
+def test_scale_benchmark_on_a_tiny_size():
+    body = scale.main(["--sizes", "150", "--epochs", "1", "--no-write"])
+    assert "| 150 objects |" in body and "| Trainer s |" in body and "pipeline_root disk MB" in body
+    assert "SIMULATED" in body
