@@ -58,11 +58,11 @@ run-dr14: data/dr14/.done
 		--metadata-path outputs/dr14/metadata.sqlite --serving-dir outputs/dr14/serving \
 		--log-file outputs/dr14/run_local.log $(ARGS)
 
-# Issue-5 benchmarks (about 2 hours on 2 cores); each rewrites its own section of BENCHMARKS.md.
+# Cost, serving, scale and quality tables (about 2 hours on 2 cores); each script rewrites its own BENCHMARKS.md section.
 bench: $(DATA)/.done
 	$(PY) benchmarks/cost.py --data-dir $(DATA)
 	$(PY) pipeline/run_local.py && $(PY) benchmarks/serving.py
-	$(PY) benchmarks/scale.py --sizes 10000 100000
+	$(PY) benchmarks/scale.py --sizes 10000 100000 --epochs 1
 	$(PY) benchmarks/quality.py --csv $(DR14_CSV)
 
 # Earlier studies: unimodal vs fusion on the built-in data, where to decode images, the simulator.

@@ -1,6 +1,6 @@
 """Scale: the whole pipeline on 10k and 100k simulated objects on this machine.
 
-    python benchmarks/scale.py [--sizes 10000 100000] [--epochs 3]
+    python benchmarks/scale.py [--sizes 10000 100000] [--epochs 1]
 
 Per size: simulate the records, then one cold `pipeline/run_local.py`. Reports
 per-component seconds (MLMD), examples/s, peak RSS and the disk used by
@@ -65,7 +65,7 @@ def render(results: list[dict], command: str) -> str:
 def main(argv: list[str] | None = None) -> str:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=1, help="the same at every size, so times compare")
     p.add_argument("--title", default=TITLE)
     p.add_argument("--no-write", action="store_true")
     args = p.parse_args(argv)

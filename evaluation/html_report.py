@@ -67,9 +67,10 @@ def per_class_png(ev: Evaluation) -> str:
         values = [ev.candidate.per_class.get(n, {}).get(metric, 0.0) for n in c.CLASS_NAMES]
         ax.bar(np.arange(len(c.CLASS_NAMES)) + (k - 1) * width, values, width, label=metric)
     ax.set_xticks(range(len(c.CLASS_NAMES)), c.CLASS_NAMES)
-    lowest = min([v.get("recall", 1.0) for v in ev.candidate.per_class.values()] + [0.9])
-    ax.set_ylim(max(0.0, lowest - 0.1), 1.0)
-    ax.legend(loc="lower right")
+    lowest = min([v.get(k, 1.0) for v in ev.candidate.per_class.values() for k in ("precision", "recall", "f1")]
+                 + [0.9])
+    ax.set_ylim(max(0.0, lowest - 0.05), 1.0)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3, frameon=False)
     ax.set_title("per-class metrics (argmax)")
     return _png(fig)
 
