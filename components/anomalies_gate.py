@@ -9,8 +9,9 @@ whose message names each feature and what is wrong with it.
 import os
 
 from tensorflow_data_validation.utils.anomalies_util import load_anomalies_binary
-from tfx import v1 as tfx
-from tfx.types import artifact_utils
+from tfx.dsl.component.experimental.annotations import InputArtifact
+from tfx.dsl.component.experimental.decorators import component
+from tfx.types import artifact_utils, standard_artifacts
 
 
 class DataAnomaliesError(RuntimeError):
@@ -32,9 +33,9 @@ def describe(anomalies_uri: str, split_names: list[str]) -> list[str]:
     return lines
 
 
-@tfx.dsl.components.component
+@component
 def AnomaliesGate(
-    anomalies: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ExampleAnomalies],
+    anomalies: InputArtifact[standard_artifacts.ExampleAnomalies],
 ) -> None:
     splits = artifact_utils.decode_split_names(anomalies.split_names)
     problems = describe(anomalies.uri, splits)

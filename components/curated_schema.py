@@ -13,7 +13,9 @@ import os
 import tensorflow as tf
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
-from tfx import v1 as tfx
+from tfx.dsl.component.experimental.annotations import OutputArtifact, Parameter
+from tfx.dsl.component.experimental.decorators import component
+from tfx.types import standard_artifacts
 
 SCHEMA_FILE_NAME = "schema.pbtxt"
 
@@ -23,11 +25,11 @@ def file_sha256(path: str) -> str:
         return hashlib.sha256(fh.read()).hexdigest()
 
 
-@tfx.dsl.components.component
+@component
 def CuratedSchemaImporter(
-    schema: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.Schema],
-    schema_file: tfx.dsl.components.Parameter[str],
-    content_sha256: tfx.dsl.components.Parameter[str],
+    schema: OutputArtifact[standard_artifacts.Schema],
+    schema_file: Parameter[str],
+    content_sha256: Parameter[str],
 ) -> None:
     actual = file_sha256(schema_file)
     if actual != content_sha256:

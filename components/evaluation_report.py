@@ -8,7 +8,10 @@ with lineage to the model and the examples in MLMD.
 import json
 import os
 
-from tfx import v1 as tfx
+from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact, Parameter
+from tfx.dsl.component.experimental.decorators import component
+from tfx.types import standard_artifacts
+from tfx.types.artifact import Artifact
 from tfx.utils import path_utils
 
 from evaluation import html_report
@@ -18,19 +21,19 @@ REPORT_FILE = "report.html"
 SUMMARY_FILE = "summary.json"
 
 
-class EvaluationReportArtifact(tfx.dsl.Artifact):
+class EvaluationReportArtifact(Artifact):
     TYPE_NAME = "EvaluationReport"
 
 
-@tfx.dsl.components.component
+@component
 def EvaluationReport(
-    evaluation: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ModelEvaluation],
-    model: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model],
-    model_run: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ModelRun],
-    examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples],
-    report: tfx.dsl.components.OutputArtifact[EvaluationReportArtifact],
-    data_dir: tfx.dsl.components.Parameter[str],
-    split: tfx.dsl.components.Parameter[str] = "eval",
+    evaluation: InputArtifact[standard_artifacts.ModelEvaluation],
+    model: InputArtifact[standard_artifacts.Model],
+    model_run: InputArtifact[standard_artifacts.ModelRun],
+    examples: InputArtifact[standard_artifacts.Examples],
+    report: OutputArtifact[EvaluationReportArtifact],
+    data_dir: Parameter[str],
+    split: Parameter[str] = "eval",
 ) -> None:
     inputs = html_report.from_artifacts(
         evaluation.uri, path_utils.serving_model_path(model.uri), os.path.join(model_run.uri, "history.csv"),

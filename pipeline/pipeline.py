@@ -6,7 +6,14 @@ import os
 from typing import Any
 
 import tensorflow_model_analysis as tfma
-from tfx import v1 as tfx
+
+# Not `from tfx import v1`: that package also imports the Vertex AI client libraries, about 4 s of every
+# run's start-up (and of a fully cached rerun) that a local or Beam run never uses.
+from tfx.components import Evaluator, ExampleValidator, ImportExampleGen, Pusher, StatisticsGen, Trainer, Transform
+from tfx.dsl.components.common.resolver import Resolver
+from tfx.orchestration.pipeline import Pipeline
+from tfx.proto import example_gen_pb2, pusher_pb2, trainer_pb2
+from tfx.types import Channel, standard_artifacts
 
 from components.anomalies_gate import AnomaliesGate
 from components.baseline_resolver import BLESSING, CANDIDATE, MODEL, OlderBlessedModelStrategy
@@ -32,54 +39,56 @@ def create_pipeline(
     beam_pipeline_args: list[str],
     enable_cache: bool = True,
     trainer_run_fn: str = "trainer.train.run_fn",
-) -> tfx.dsl.Pipeline:
+) -> Pipeline:
     # Reads the gzip TFRecords of tf.Examples, keeping the data's own hash-by-objid train/eval split.
-    example_gen = tfx.components.ImportExampleGen(
+    example_gen = ImportExampleGen(
         input_base=data_dir,
-        input_config=tfx.proto.Input(splits=[
-            tfx.proto.Input.Split(name=s, pattern=f"{s}/{c.RECORD_GLOB}") for s in c.PIPELINE_SPLITS]))
+        input_config=example_gen_pb2.Input(splits=[
+            example_gen_pb2.Input.Split(name=s, pattern=f"{s}/{c.RECORD_GLOB}") for s in c.PIPELINE_SPLITS]))
 
     # Computes per-split feature statistics for validation and the evaluation report.
-    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+    statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"])
 
     # Imports the curated schema from schema/, keyed by its content hash.
     schema_importer = CuratedSchemaImporter(schema_file=schema_file, content_sha256=schema_sha256)
 
     # Compares the statistics with the curated schema.
-    example_validator = tfx.components.ExampleValidator(
+    example_validator = ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_importer.outputs["schema"])
 
     # Fails the run, naming each anomaly, before anything trains on bad data.
     anomalies_gate = AnomaliesGate(anomalies=example_validator.outputs["anomalies"])
 
     # Scales photometry, adds colours, maps labels to fixed ids; the graph is reused at serving.
-    transform = tfx.components.Transform(
+    transform = Transform(
         examples=example_gen.outputs["examples"],
         schema=schema_importer.outputs["schema"],
         preprocessing_fn="trainer.transform.preprocessing_fn",
-        custom_config={"decode_images": decode_images_in_transform, "code_sha256": code_sha256})
+        custom_config={"decode_images": decode_images_in_transform, "code_sha256": code_sha256},
+        # Pre-transform statistics would repeat StatisticsGen's; nothing reads the post-transform ones.
+        disable_statistics=True)
     transform.add_upstream_node(anomalies_gate)
 
     # Trains the Keras fusion (or unimodal) model and saves it with its serving signatures.
-    trainer = tfx.components.Trainer(
+    trainer = Trainer(
         run_fn=trainer_run_fn,
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
         schema=schema_importer.outputs["schema"],
-        train_args=tfx.proto.TrainArgs(splits=["train"]),
-        eval_args=tfx.proto.EvalArgs(splits=["eval"]),
+        train_args=trainer_pb2.TrainArgs(splits=["train"]),
+        eval_args=trainer_pb2.EvalArgs(splits=["eval"]),
         custom_config={**train_config, "code_sha256": code_sha256})
 
     # Picks the baseline: the latest blessed model older than this candidate (none on a first run).
-    baseline_resolver = tfx.dsl.Resolver(
+    baseline_resolver = Resolver(
         strategy_class=OlderBlessedModelStrategy,
         **{CANDIDATE: trainer.outputs["model"],
-           MODEL: tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-           BLESSING: tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing)},
+           MODEL: Channel(type=standard_artifacts.Model),
+           BLESSING: Channel(type=standard_artifacts.ModelBlessing)},
     ).with_id("baseline_resolver")
 
     # Evaluates on the eval split, overall and per class, and blesses the model only if the gate passes.
-    evaluator = tfx.components.Evaluator(
+    evaluator = Evaluator(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
         baseline_model=baseline_resolver.outputs[MODEL],
@@ -95,13 +104,13 @@ def create_pipeline(
         data_dir=data_dir)
 
     # Copies a blessed model to <serving_dir>/<model_name>/<version>/ for TF Serving.
-    pusher = tfx.components.Pusher(
+    pusher = Pusher(
         model=trainer.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],
-        push_destination=tfx.proto.PushDestination(filesystem=tfx.proto.PushDestination.Filesystem(
+        push_destination=pusher_pb2.PushDestination(filesystem=pusher_pb2.PushDestination.Filesystem(
             base_directory=os.path.join(serving_dir, model_name))))
 
-    return tfx.dsl.Pipeline(
+    return Pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,
         components=[example_gen, statistics_gen, schema_importer, example_validator, anomalies_gate,

@@ -76,11 +76,11 @@ def logs_to_file(path: str) -> Iterator[TextIO]:
 
 
 def build(args: argparse.Namespace, **overrides: Any) -> Any:
-    """The pipeline for these flags (a tfx.dsl.Pipeline; TFX stays unimported until the logs are redirected).
+    """The pipeline for these flags (a TFX Pipeline; TFX stays unimported until the logs are redirected).
 
     `overrides` go to create_pipeline as they are (tests swap `trainer_run_fn` for a deliberately bad model).
     """
-    from tfx import v1 as tfx
+    from tfx.orchestration import metadata
 
     from components.curated_schema import file_sha256
     from pipeline import eval_config
@@ -102,7 +102,7 @@ def build(args: argparse.Namespace, **overrides: Any) -> Any:
         train_config={"model_kind": args.model, "epochs": args.epochs, "patience": configs.PATIENCE,
                       "learning_rate": configs.LEARNING_RATE, "seed": args.seed},
         decode_images_in_transform=args.decode_images_in_transform,
-        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(args.metadata_path),
+        metadata_connection_config=metadata.sqlite_metadata_connection_config(args.metadata_path),
         beam_pipeline_args=configs.beam_args_local(args.direct_num_workers),
         enable_cache=not args.no_cache,
         **overrides,
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"pipeline {configs.PIPELINE_NAME}: data {args.data_dir}, model {args.model}, logs {args.log_file}")
     with logs_to_file(args.log_file) as console:
         from absl import logging as absl_logging
-        from tfx import v1 as tfx
+        from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 
         from ingest.provenance import describe as data_provenance
         from pipeline.progress import ProgressHandler
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         progress = ProgressHandler(console)
         logging.getLogger("absl").addHandler(progress)
         try:
-            tfx.orchestration.LocalDagRunner().run(build(args))
+            LocalDagRunner().run(build(args))
         except Exception as e:  # noqa: BLE001 - the console gets the reason, the log file the traceback
             logging.getLogger("absl").exception("pipeline failed")
             console.write(f"\nFAILED in {progress.failed_node() or 'pipeline set-up'}: {e}\n"
