@@ -35,9 +35,13 @@ def git_rev() -> str:
         return "unknown"
 
 
+# Taken when a benchmark starts: a commit made while it runs must not be credited with its numbers.
+STARTED_AT_REV = git_rev()
+
+
 def header(command: str) -> str:
     return (f"- date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC\n- machine: {machine()}\n"
-            f"- git: {git_rev()}\n- command: `{command}`\n")
+            f"- git: {STARTED_AT_REV}\n- command: `{command}`\n")
 
 
 def write_section(title: str, body: str, path: Path = BENCHMARKS_MD) -> None:

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from benchmarks import cost, quality, scale, serving
+from benchmarks import cost, quality, redshift_scaling, scale, serving
 from tests.e2e import versions
 
 pytestmark = pytest.mark.e2e
@@ -44,3 +44,12 @@ def test_scale_benchmark_on_a_tiny_size():
     body = scale.main(["--sizes", "150", "--epochs", "1", "--no-write"])
     assert "| 150 objects |" in body and "| Trainer s |" in body and "pipeline_root disk MB" in body
     assert "SIMULATED" in body
+
+
+def test_redshift_scaling_benchmark_on_simulated_records(sim300):
+    body = redshift_scaling.main(["--data-dir", str(sim300), "--epochs", "1", "--no-write"])
+    rows = [line for line in body.splitlines() if line.startswith("| z-scored") or line.startswith("| asinh")]
+    assert len(rows) == 2
+    for row in rows:
+        values = [float(v) for v in row.strip("|").split("|")[1:]]
+        assert len(values) == 4 and all(0.0 <= v <= 1.0 for v in values if v == v)
