@@ -30,7 +30,7 @@ from pipeline import configs  # noqa: E402
 from trainer import features as f  # noqa: E402
 from trainer import model as model_lib  # noqa: E402
 from trainer.image_ops import to_pixels  # noqa: E402
-from trainer.train import BATCH_SIZE  # noqa: E402
+from trainer.model import BATCH_SIZE  # noqa: E402
 
 
 def tabular(objs: list[records.SkyObject]) -> np.ndarray:

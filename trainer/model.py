@@ -14,6 +14,7 @@ from trainer.autograph_rules import skip_tf_keras
 from trainer.image_ops import IMAGE_SHAPE
 
 keras = tf.keras
+BATCH_SIZE = 64  # training batch; shared with benchmarks/bare_keras.py, which must not import TFX
 
 
 def _image_branch(image: tf.Tensor) -> tf.Tensor:

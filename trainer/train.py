@@ -17,8 +17,8 @@ from trainer import features as f
 from trainer import model as model_lib
 from trainer import signatures
 from trainer.image_ops import to_pixels
+from trainer.model import BATCH_SIZE
 
-BATCH_SIZE = 64
 # The pipeline passes these in custom_config (values in pipeline/configs.py); none has a second default here.
 REQUIRED_CONFIG = ("model_kind", "epochs", "patience", "learning_rate", "seed")
 
