@@ -41,6 +41,12 @@ def tabular(objs: list[records.SkyObject]) -> np.ndarray:
     return np.column_stack([cols, *colours]).astype(np.float32)
 
 
+def balanced_weights(label_ids) -> dict[int, float]:
+    """n / (k * n_c), as the Trainer's class_weights computes from Transform's label counts."""
+    counts = np.bincount(np.asarray(label_ids), minlength=len(c.CLASS_NAMES))
+    return {k: len(label_ids) / (len(counts) * max(n, 1)) for k, n in enumerate(counts)}
+
+
 def dataset(objs, mean, std, kind: str, shuffle: bool, seed: int) -> tf.data.Dataset:
     x = (tabular(objs) - mean) / std
     feats: dict[str, np.ndarray] = {}
@@ -73,8 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     train, val = (list(records.read_split(args.data_dir, s)) for s in c.PIPELINE_SPLITS)
     x = tabular(train)
     mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
-    counts = np.bincount([c.CLASS_NAMES.index(o.label) for o in train], minlength=len(c.CLASS_NAMES))
-    weights = {k: len(train) / (len(counts) * max(n, 1)) for k, n in enumerate(counts)}
+    weights = balanced_weights([c.CLASS_NAMES.index(o.label) for o in train])
     model = model_lib.build(args.model, configs.LEARNING_RATE)
     history = model.fit(
         dataset(train, mean, std, args.model, True, args.seed),

@@ -46,6 +46,7 @@ def scaled(objs, mode: str) -> np.ndarray:
 def score(train, val, mode: str, epochs: int, seed: int) -> dict[str, float]:
     import tensorflow as tf
 
+    from benchmarks.bare_keras import balanced_weights
     from pipeline import configs
     from trainer import features as f
     from trainer import model as model_lib
@@ -60,10 +61,9 @@ def score(train, val, mode: str, epochs: int, seed: int) -> dict[str, float]:
         z = (x - mean) / std
         return {name: z[:, k:k + 1] for k, name in enumerate(f.TABULAR_XF)}
 
-    counts = np.bincount(yt, minlength=len(c.CLASS_NAMES))
     model = model_lib.build("tabular", configs.LEARNING_RATE)
     model.fit(cols(xt), yt, validation_data=(cols(xv), yv), epochs=epochs, batch_size=64, verbose=0,
-              class_weight={k: len(yt) / (len(counts) * max(n, 1)) for k, n in enumerate(counts)},
+              class_weight=balanced_weights(yt),
               callbacks=[tf.keras.callbacks.EarlyStopping(monitor="val_loss", patience=configs.PATIENCE,
                                                           restore_best_weights=True)])
     pred = model.predict(cols(xv), verbose=0).argmax(axis=1)

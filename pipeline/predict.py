@@ -126,12 +126,12 @@ def main(argv: list[str] | None = None) -> int:
     probs = predict(model_dir, rows)
     print(f"model: {model_dir}")
     print(f"{'line':>5}  {'key':<24} {'class':<7} " + " ".join(f"P({n})".rjust(10) for n in c.CLASS_NAMES))
+    names = {k: c.CLASS_NAMES[max(range(len(p)), key=p.__getitem__)] for k, p in probs.items()}
     for k, row in enumerate(rows):
         if row.error:
             print(f"error: {row.error}", file=sys.stderr)
             continue
-        p = probs[k]
-        name = c.CLASS_NAMES[max(range(len(p)), key=p.__getitem__)]
+        p, name = probs[k], names[k]
         truth = f"  (catalogue: {row.label})" if row.label else ""
         print(f"{row.line:>5}  {row.key:<24} {name:<7} " + " ".join(f"{v:10.4f}" for v in p) + truth)
     failed = sum(1 for r in rows if r.error)
@@ -142,9 +142,8 @@ def main(argv: list[str] | None = None) -> int:
             w.writerow(["line", "key", "predicted", *(f"p_{n}" for n in c.CLASS_NAMES), "catalogue_class", "error"])
             for k, row in enumerate(rows):
                 p = probs.get(k)
-                name = c.CLASS_NAMES[max(range(len(p)), key=p.__getitem__)] if p else ""
                 cells = [f"{v:.6f}" for v in p] if p else [""] * len(c.CLASS_NAMES)
-                w.writerow([row.line, row.key, name, *cells, row.label, row.error])
+                w.writerow([row.line, row.key, names.get(k, ""), *cells, row.label, row.error])
     return 3 if failed else 0
 
 
