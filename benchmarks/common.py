@@ -54,6 +54,14 @@ def write_section(title: str, body: str, path: Path = BENCHMARKS_MD) -> None:
     path.write_text(text)
 
 
+def publish(title: str, body: str, write: bool = True) -> str:
+    """Prints a benchmark's section and, unless `write` is off (smoke tests, dry runs), puts it in BENCHMARKS.md."""
+    print(body)
+    if write:
+        write_section(title, body)
+    return body
+
+
 @dataclass
 class TimedRun:
     wall_s: float

@@ -19,7 +19,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: import the repo's packages
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from benchmarks.common import header, run_local_cmd, timed, write_section  # noqa: E402
+from benchmarks.common import header, publish, run_local_cmd, timed  # noqa: E402
 from pipeline import metadata as md  # noqa: E402
 from pipeline.configs import PIPELINE_NAME  # noqa: E402
 
@@ -95,10 +95,7 @@ def main(argv: list[str] | None = None) -> str:
         m = measure(args.data_dir, args.epochs, args.rounds, Path(tmp))
     body = render(m, f"python benchmarks/cost.py --data-dir {args.data_dir} --epochs {args.epochs} "
                      f"--rounds {args.rounds}")
-    print(body)
-    if not args.no_write:
-        write_section(args.title, body)
-    return body
+    return publish(args.title, body, write=not args.no_write)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassif
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
-from benchmarks.common import header, run_local_cmd, timed, write_section  # noqa: E402
+from benchmarks.common import header, publish, run_local_cmd, timed  # noqa: E402
 from ingest import contract as c  # noqa: E402
 from ingest import records  # noqa: E402
 from ingest.provenance import IMPORT_SUMMARY  # noqa: E402
@@ -149,10 +149,7 @@ def main(argv: list[str] | None = None) -> str:
     command = (f"python benchmarks/quality.py --seeds {' '.join(map(str, args.seeds))} --models "
                f"{' '.join(args.models)} --epochs {args.epochs}" + (f" --limit {args.limit}" if args.limit else ""))
     body = render(per_model, len(split["test"]), command)
-    print(body)
-    if not args.no_write:
-        write_section(args.title, body)
-    return body
+    return publish(args.title, body, write=not args.no_write)
 
 
 if __name__ == "__main__":

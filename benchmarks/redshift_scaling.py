@@ -25,7 +25,7 @@ if __package__ in (None, ""):  # run as a script: import the repo's packages
 
 import numpy as np  # noqa: E402
 
-from benchmarks.common import header, write_section  # noqa: E402
+from benchmarks.common import header, publish  # noqa: E402
 from ingest import contract as c  # noqa: E402
 from ingest import records  # noqa: E402
 
@@ -91,10 +91,7 @@ def main(argv: list[str] | None = None) -> str:
             + f"\nTabular model only, train split {len(train)}, scored on the eval split ({len(val)}); seed "
             f"{args.seed}.\n\n| redshift scaling | " + " | ".join(cols) + " |\n|---|" + "---|" * len(cols) + "\n"
             + "\n".join(rows) + "\n")
-    print(body)
-    if not args.no_write:
-        write_section(args.title, body)
-    return body
+    return publish(args.title, body, write=not args.no_write)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: import the repo's packages
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from benchmarks.common import header, run_local_cmd, timed, write_section  # noqa: E402
+from benchmarks.common import header, publish, run_local_cmd, timed  # noqa: E402
 from benchmarks.cost import component_seconds  # noqa: E402
 
 TITLE = "Scale: 10k and 100k simulated objects through the whole pipeline"
@@ -76,10 +76,7 @@ def main(argv: list[str] | None = None) -> str:
             subprocess.run(["sync"], check=False)
     body = render(results, f"python benchmarks/scale.py --sizes {' '.join(map(str, args.sizes))} "
                            f"--epochs {args.epochs}")
-    print(body)
-    if not args.no_write:
-        write_section(args.title, body)
-    return body
+    return publish(args.title, body, write=not args.no_write)
 
 
 if __name__ == "__main__":

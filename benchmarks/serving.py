@@ -23,7 +23,7 @@ if __package__ in (None, ""):  # run as a script: import the repo's packages
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from benchmarks.common import header, write_section  # noqa: E402
+from benchmarks.common import header, publish  # noqa: E402
 from evaluation.predictions import SERVING_DEFAULT, latest_version, raw_inputs  # noqa: E402
 from ingest import records  # noqa: E402
 from ingest.contract import RECORD_GLOB  # noqa: E402
@@ -95,10 +95,7 @@ def main(argv: list[str] | None = None) -> str:
     r = measure(model_dir, args.records, args.singles, args.batch, args.batches)
     body = render(r, f"python benchmarks/serving.py --model-dir {model_dir} --records {args.records}",
                   args.singles, args.batch)
-    print(body)
-    if not args.no_write:
-        write_section(args.title, body)
-    return body
+    return publish(args.title, body, write=not args.no_write)
 
 
 if __name__ == "__main__":
