@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import collections
 import csv
-import io
 import json
 import math
 import re
@@ -26,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from ingest import contract as c
+from ingest.cutout import SKYSERVER_SCALE_ARCSEC, CutoutRejected, to_contract
 from ingest.provenance import IMPORT_SUMMARY
 
 REQUIRED = (c.OBJID, c.RA, c.DEC, *c.BANDS, c.LABEL, c.REDSHIFT)
@@ -103,21 +102,12 @@ def find_image(images_dir: Path | None, key: str, data_row: int) -> Path | None:
     return None
 
 
-def load_cutout(path: Path) -> bytes:
-    """JPEG bytes at the contract size; re-encodes only when the file is not already that."""
-    raw = path.read_bytes()
+def load_cutout(path: Path, scale_arcsec: float = SKYSERVER_SCALE_ARCSEC) -> bytes:
+    """JPEG bytes of the contract's field (ingest/cutout.py); raises RowRejected naming the file and why."""
     try:
-        img = Image.open(io.BytesIO(raw))
-        img.load()
-    except (UnidentifiedImageError, OSError) as e:
-        raise RowRejected("bad_image", c.IMAGE, f"{path.name}: cannot decode ({e})") from None
-    size = (c.IMAGE_SIZE, c.IMAGE_SIZE)
-    if img.format == "JPEG" and img.mode == "RGB" and img.size == size:
-        return raw
-    img = img.convert("RGB").resize(size, Image.LANCZOS)
-    buf = io.BytesIO()
-    img.save(buf, format="JPEG", quality=90)
-    return buf.getvalue()
+        return to_contract(path.read_bytes(), scale_arcsec, path.name)
+    except CutoutRejected as e:
+        raise RowRejected(e.reason, c.IMAGE, e.detail) from None
 
 
 def parse_features(row: dict[str, str]) -> tuple[dict[str, float], float]:
@@ -137,7 +127,8 @@ def parse_row(row: dict[str, str]) -> tuple[str, float, float, dict[str, float],
 
 
 def import_export(csv_path: str, images_dir: str | None, out_dir: str, simulate_missing_images: bool = False,
-                  seed: int = 0, fractions: Sequence[float] = c.DEFAULT_SPLIT_FRACTIONS) -> ImportReport:
+                  seed: int = 0, fractions: Sequence[float] = c.DEFAULT_SPLIT_FRACTIONS,
+                  cutout_scale: float = SKYSERVER_SCALE_ARCSEC) -> ImportReport:
     from ingest.records import SkyObject, write_all  # imports TensorFlow
 
     csv_p, out = Path(csv_path), Path(out_dir)
@@ -154,7 +145,7 @@ def import_export(csv_path: str, images_dir: str | None, out_dir: str, simulate_
             path = find_image(img_dir, key, data_row)
             if path is None and not simulate_missing_images:
                 raise RowRejected("no_image", c.IMAGE, f"no {key}.jpg or row{data_row}.jpg in {img_dir}")
-            jpeg = load_cutout(path) if path is not None else None
+            jpeg = load_cutout(path, cutout_scale) if path is not None else None
         except RowRejected as r:
             r.detail = f"{csv_p.name} line {line}, field '{r.field}': {r.detail}"
             rejects.append((line, row, r))
@@ -186,5 +177,5 @@ def import_export(csv_path: str, images_dir: str | None, out_dir: str, simulate_
         raise AssertionError(f"row accounting broken: {report.line()}")
     (out / IMPORT_SUMMARY).write_text(json.dumps({
         **report.__dict__, "source_csv": str(csv_p), "images": str(img_dir),
-        "simulated_images": len(missing)}, indent=1))
+        "simulated_images": len(missing), "cutout_scale_arcsec": cutout_scale}, indent=1))
     return report

@@ -26,6 +26,7 @@ if __package__ in (None, ""):
 
 from ingest import contract as c  # noqa: E402
 from ingest import skyserver_import as sky  # noqa: E402
+from ingest.cutout import SKYSERVER_SCALE_ARCSEC  # noqa: E402
 from pipeline import configs  # noqa: E402
 
 FEATURES = (*c.BANDS, c.REDSHIFT)
@@ -49,6 +50,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for name in FEATURES:
         p.add_argument(f"--{name}", help=f"{name} of one object (instead of --csv)")
     p.add_argument("--image", help="cutout file of one object (instead of --csv)")
+    p.add_argument("--cutout-scale", type=float, default=SKYSERVER_SCALE_ARCSEC, metavar="ARCSEC_PER_PX",
+                   help="pixel scale of the cutout files (0.396 SkyServer default; 0.4 for the shared real cutouts)")
     p.add_argument("--model-dir", help="a SavedModel; default: the latest version under --serving-dir")
     p.add_argument("--serving-dir", default=str(configs.SERVING_DIR))
     p.add_argument("--out", help="also write predictions (and per-row errors) to this CSV")
@@ -63,7 +66,7 @@ def _row_key(row: dict[str, str], data_row: int) -> str:
         return objid or f"row{data_row}"
 
 
-def load_csv(csv_path: Path, images: Path | None) -> list[Row]:
+def load_csv(csv_path: Path, images: Path | None, cutout_scale: float = SKYSERVER_SCALE_ARCSEC) -> list[Row]:
     _, raw_rows = sky.read_rows(csv_path, required=FEATURES)
     rows = []
     for data_row, (line, raw) in enumerate(raw_rows, start=1):
@@ -74,7 +77,7 @@ def load_csv(csv_path: Path, images: Path | None) -> list[Row]:
             path = (objid and sky.find_image(images, objid, data_row)) or sky.find_image(images, row.key, data_row)
             if path is None:
                 raise sky.RowRejected("no_image", c.IMAGE, f"no {row.key} or row{data_row} .jpg/.jpeg/.png in {images}")
-            row.image_jpeg = sky.load_cutout(path)
+            row.image_jpeg = sky.load_cutout(path, cutout_scale)
         except sky.RowRejected as r:
             row.error = f"{csv_path.name} line {line}, field '{r.field}': {r.reason}: {r.detail}"
         rows.append(row)
@@ -88,7 +91,7 @@ def load_single(args: argparse.Namespace) -> list[Row]:
         row.mags, row.redshift = sky.parse_features(values)
         if not args.image or not Path(args.image).is_file():
             raise sky.RowRejected("no_image", c.IMAGE, f"image file not found: {args.image}")
-        row.image_jpeg = sky.load_cutout(Path(args.image))
+        row.image_jpeg = sky.load_cutout(Path(args.image), args.cutout_scale)
     except sky.RowRejected as r:
         row.error = f"command line, field '{r.field}': {r.reason}: {r.detail}"
     return [row]
@@ -118,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         model_dir = args.model_dir or latest_version(os.path.join(args.serving_dir, configs.MODEL_NAME))
-        rows = (load_csv(Path(args.csv), Path(args.images) if args.images else None) if args.csv
+        rows = (load_csv(Path(args.csv), Path(args.images) if args.images else None, args.cutout_scale) if args.csv
                 else load_single(args))
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -1,0 +1,95 @@
+"""Cutout geometry: any cutout file -> the contract's field (64 px at 0.396"/px, a 25.3" square), as JPEG.
+
+A cutout has a pixel scale. Resizing a whole 128 px SkyServer file (0.4"/px,
+51" across) to 64 px doubles the scale: objects look half their size and
+neighbours crowd in, and a model trained at the contract's scale misreads
+them. So the rule is: take the centred square that covers the contract's
+field at the file's own scale, and resample only that square (by the scale
+ratio) to the contract's pixels. Import, the simulator's checks, `predict.py`
+and the benchmarks all call `to_contract`; the serving signatures accept only
+contract-geometry JPEGs and say so, so there is one place where geometry is made.
+"""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image, UnidentifiedImageError
+
+from ingest import contract as c
+
+SKYSERVER_SCALE_ARCSEC = 0.396  # ImgCutout's default `scale`; SDSS's native pixel
+FIELD_ARCSEC = c.IMAGE_SIZE * c.PIXEL_SCALE_ARCSEC  # 25.344"
+FIELD_TOLERANCE = 0.02  # a field up to 2% short of the contract's (a 64 px file at 0.39") still passes
+MIN_SIDE_PX = 16  # below this a "cutout" carries no image (1x1 placeholders, icons)
+MAX_SIDE_PX = 4096  # above this it is a whole frame or a mistake, not a cutout
+MAX_ASPECT = 1.25  # cutouts are square; a strip or a screenshot is not one
+JPEG_QUALITY = 90
+
+
+class CutoutRejected(ValueError):
+    """A cutout that cannot be brought to the contract's field; `reason` is the short code import reports."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason, self.detail = reason, detail
+
+
+def decode(raw: bytes, name: str = "cutout") -> Image.Image:
+    try:
+        img = Image.open(io.BytesIO(raw))
+        img.load()
+    except (UnidentifiedImageError, OSError, ValueError) as e:
+        raise CutoutRejected("bad_image", f"{name}: cannot decode ({e})") from None
+    return img
+
+
+def check_geometry(width: int, height: int, scale_arcsec: float, name: str = "cutout") -> None:
+    """Raises CutoutRejected for degenerate sizes and for a field smaller than the contract's."""
+    if not scale_arcsec > 0:
+        raise CutoutRejected("bad_scale", f"{name}: pixel scale must be > 0 arcsec/px, got {scale_arcsec}")
+    if min(width, height) < MIN_SIDE_PX or max(width, height) > MAX_SIDE_PX:
+        raise CutoutRejected("degenerate_image", f"{name}: {width}x{height} px is not a cutout "
+                             f"(sides must be {MIN_SIDE_PX}..{MAX_SIDE_PX} px)")
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        raise CutoutRejected("degenerate_image", f"{name}: {width}x{height} px is not square enough for a cutout")
+    field = min(width, height) * scale_arcsec
+    if field < FIELD_ARCSEC * (1 - FIELD_TOLERANCE):
+        raise CutoutRejected("small_field", f"{name}: field {field:.1f}\" ({min(width, height)} px at "
+                             f"{scale_arcsec}\"/px) is smaller than the contract's {FIELD_ARCSEC:.1f}\"; "
+                             "check --cutout-scale or fetch a larger cutout")
+
+
+def crop_box(width: int, height: int, scale_arcsec: float) -> tuple[float, float, float, float]:
+    """The centred square (in source pixels, fractional) that covers the contract's field."""
+    side = min(FIELD_ARCSEC / scale_arcsec, width, height)
+    cx, cy = width / 2.0, height / 2.0
+    return (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
+
+
+def to_contract_image(img: Image.Image, scale_arcsec: float, name: str = "cutout") -> Image.Image:
+    """RGB image of the contract's size and scale; alpha is dropped onto black (the sky), not kept."""
+    check_geometry(img.width, img.height, scale_arcsec, name)
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, (0, 0, 0))
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        img = flat
+    img = img.convert("RGB")
+    size = (c.IMAGE_SIZE, c.IMAGE_SIZE)
+    if img.size == size and abs(scale_arcsec - c.PIXEL_SCALE_ARCSEC) < 1e-9:
+        return img
+    # Lanczos over the fractional box: one resampling, by the scale ratio, of the centred field only.
+    return img.resize(size, Image.LANCZOS, box=crop_box(img.width, img.height, scale_arcsec))
+
+
+def to_contract(raw: bytes, scale_arcsec: float = SKYSERVER_SCALE_ARCSEC, name: str = "cutout") -> bytes:
+    """JPEG bytes of the contract's field; a file already in the contract's geometry passes through unchanged."""
+    img = decode(raw, name)
+    if (img.format == "JPEG" and img.mode == "RGB" and img.size == (c.IMAGE_SIZE, c.IMAGE_SIZE)
+            and abs(scale_arcsec - c.PIXEL_SCALE_ARCSEC) < 1e-9):
+        return raw
+    out = to_contract_image(img, scale_arcsec, name)
+    buf = io.BytesIO()
+    out.save(buf, format="JPEG", quality=JPEG_QUALITY)
+    return buf.getvalue()
