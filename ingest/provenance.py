@@ -10,7 +10,14 @@ import json
 from pathlib import Path
 
 SIMULATED_MARKER = "SIMULATED.txt"  # written by `ingest simulate`
-IMPORT_SUMMARY = "import_summary.json"  # written by `ingest import`
+IMPORT_SUMMARY = "import_summary.json"  # written by `ingest import` and `ingest cutouts`
+LABELLED_CUTOUTS = "labelled_cutouts"  # the summary's `kind` for `ingest cutouts`
+
+
+def is_image_only(data_dir: str) -> bool:
+    """True for records of labelled cutouts without photometry."""
+    summary = Path(data_dir) / IMPORT_SUMMARY
+    return summary.exists() and json.loads(summary.read_text()).get("kind") == LABELLED_CUTOUTS
 
 
 def describe(data_dir: str) -> str:
@@ -21,6 +28,9 @@ def describe(data_dir: str) -> str:
     summary = folder / IMPORT_SUMMARY
     if summary.exists():
         info = json.loads(summary.read_text())
+        if info.get("kind") == LABELLED_CUTOUTS:
+            return (f"(data: labelled cutouts from {info['images']} with labels from {info['source_csv']}, "
+                    "no photometry: an image-only model)")
         if info.get("simulated_images"):
             return (f"(data: photometry imported from {info['source_csv']}; {info['simulated_images']} of "
                     f"{info['written']} cutouts SIMULATED with GalSim, not real images)")

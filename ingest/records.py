@@ -31,11 +31,10 @@ class SkyObject:
 
 
 def to_example(obj: SkyObject) -> tf.train.Example:
+    """An image-only object (no magnitudes: a labelled cutout) carries objid, image and class alone."""
     floats = {c.RA: obj.ra, c.DEC: obj.dec, c.REDSHIFT: obj.redshift, **obj.mags}
-    feature = {
-        name: tf.train.Feature(float_list=tf.train.FloatList(value=[floats[name]]))
-        for name in c.FLOAT_FEATURES
-    }
+    names = c.FLOAT_FEATURES if obj.mags else ()
+    feature = {name: tf.train.Feature(float_list=tf.train.FloatList(value=[floats[name]])) for name in names}
     feature[c.OBJID] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[obj.objid.encode()]))
     feature[c.IMAGE] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[obj.image_jpeg]))
     feature[c.LABEL] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[obj.label.encode()]))
@@ -47,17 +46,23 @@ def from_example(serialized: bytes) -> SkyObject:
     f = ex.features.feature
 
     def flt(name: str) -> float:
-        return f[name].float_list.value[0]
+        return f[name].float_list.value[0] if name in f else float("nan")
 
     return SkyObject(
         objid=f[c.OBJID].bytes_list.value[0].decode(),
         ra=flt(c.RA),
         dec=flt(c.DEC),
-        mags={b: flt(b) for b in c.BANDS},
+        mags={b: flt(b) for b in c.BANDS if b in f},
         redshift=flt(c.REDSHIFT),
         image_jpeg=f[c.IMAGE].bytes_list.value[0],
         label=f[c.LABEL].bytes_list.value[0].decode(),
     )
+
+
+def image_only(objid: str, image_jpeg: bytes, label: str) -> SkyObject:
+    """A labelled cutout without photometry, for training the image encoder."""
+    nan = float("nan")
+    return SkyObject(objid, nan, nan, {}, nan, image_jpeg, label)
 
 
 def split_of(key: str, fractions: Sequence[float] = c.DEFAULT_SPLIT_FRACTIONS) -> str:

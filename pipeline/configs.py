@@ -11,6 +11,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 PIPELINE_NAME = "sdss-multimodal"
 MODEL_NAME = "sky_classifier"  # serving layout: <serving_dir>/<MODEL_NAME>/<version>/
+ENCODER_MODEL_NAME = "sky_image_encoder"  # an image-only model trained on real cutouts
 
 DATA_DIR = REPO_ROOT / "data" / "simulated"
 OUTPUT_DIR = REPO_ROOT / "outputs"
@@ -19,6 +20,7 @@ METADATA_PATH = OUTPUT_DIR / "metadata.sqlite"
 SERVING_DIR = OUTPUT_DIR / "serving"
 LOG_FILE = OUTPUT_DIR / "logs" / "run_local.log"
 SCHEMA_FILE = REPO_ROOT / "schema" / "schema.pbtxt"
+IMAGE_SCHEMA_FILE = REPO_ROOT / "schema" / "image_schema.pbtxt"  # image-only records (`python -m ingest cutouts`)
 # Code that shapes Transform and Trainer outputs; its hash is part of their cache key.
 CODE_DIRS = (REPO_ROOT / "trainer",)
 CODE_FILES = (REPO_ROOT / "ingest" / "contract.py",)

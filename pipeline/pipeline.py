@@ -10,6 +10,7 @@ import tensorflow_model_analysis as tfma
 # Not `from tfx import v1`: that package also imports the Vertex AI client libraries, about 4 s of every
 # run's start-up (and of a fully cached rerun) that a local or Beam run never uses.
 from tfx.components import Evaluator, ExampleValidator, ImportExampleGen, Pusher, StatisticsGen, Trainer, Transform
+from tfx.dsl.components.common.importer import Importer
 from tfx.dsl.components.common.resolver import Resolver
 from tfx.orchestration.pipeline import Pipeline
 from tfx.proto import example_gen_pb2, pusher_pb2, trainer_pb2
@@ -39,6 +40,7 @@ def create_pipeline(
     beam_pipeline_args: list[str],
     enable_cache: bool = True,
     trainer_run_fn: str = "trainer.train.run_fn",
+    image_encoder_uri: str | None = None,
 ) -> Pipeline:
     # Reads the gzip TFRecords of tf.Examples, keeping the data's own hash-by-objid train/eval split.
     example_gen = ImportExampleGen(
@@ -69,8 +71,15 @@ def create_pipeline(
         disable_statistics=True)
     transform.add_upstream_node(anomalies_gate)
 
-    # Trains the Keras fusion (or unimodal) model and saves it with its serving signatures.
+    # Imports an image model trained on real cutouts (a pushed version, or a Trainer's model) as the encoder.
+    encoder_importer = None
+    if image_encoder_uri:
+        encoder_importer = Importer(source_uri=image_encoder_uri, artifact_type=standard_artifacts.Model
+                                    ).with_id("image_encoder")
+
+    # Trains the Keras fusion (or unimodal) model, from the imported encoder if any, and saves its signatures.
     trainer = Trainer(
+        base_model=encoder_importer.outputs["result"] if encoder_importer else None,
         run_fn=trainer_run_fn,
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
@@ -113,8 +122,9 @@ def create_pipeline(
     return Pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,
-        components=[example_gen, statistics_gen, schema_importer, example_validator, anomalies_gate,
-                    transform, trainer, baseline_resolver, evaluator, evaluation_report, pusher],
+        components=[example_gen, statistics_gen, schema_importer, example_validator, anomalies_gate, transform,
+                    *([encoder_importer] if encoder_importer else []), trainer, baseline_resolver, evaluator,
+                    evaluation_report, pusher],
         enable_cache=enable_cache,
         metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=beam_pipeline_args,

@@ -33,10 +33,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--metadata-path", default=str(configs.METADATA_PATH), help="MLMD SQLite file")
     p.add_argument("--serving-dir", default=str(configs.SERVING_DIR))
     p.add_argument("--log-file", default=str(configs.LOG_FILE))
-    p.add_argument("--schema-file", default=str(configs.SCHEMA_FILE), help="curated schema (pbtxt)")
+    p.add_argument("--schema-file", default=None,
+                   help="curated schema (pbtxt); default schema/schema.pbtxt, or schema/image_schema.pbtxt for "
+                        "image-only records from `python -m ingest cutouts`")
     p.add_argument("--epochs", type=int, default=configs.EPOCHS)
     p.add_argument("--model", choices=("fusion", "tabular", "image"), default=configs.MODEL_KIND)
     p.add_argument("--seed", type=int, default=configs.TRAIN_SEED)
+    p.add_argument("--image-encoder", default=None, metavar="SAVED_MODEL",
+                   help="start the image branch from this image model (e.g. a pushed version of a --model image "
+                        "run on real cutouts); frozen unless --fine-tune-encoder")
+    p.add_argument("--fine-tune-encoder", action="store_true", help="train the imported encoder's weights too")
+    p.add_argument("--serving-model-name", default=configs.MODEL_NAME,
+                   help="push to <serving-dir>/<name>/<version>/ (the encoder run uses "
+                        f"{configs.ENCODER_MODEL_NAME})")
     p.add_argument("--direct-num-workers", type=int, default=1,
                    help="Beam DirectRunner workers; >1 switches to multi-processing")
     p.add_argument("--decode-images-in-transform", action="store_true",
@@ -95,16 +104,18 @@ def build(args: argparse.Namespace, **overrides: Any) -> Any:
         schema_sha256=file_sha256(args.schema_file),
         code_sha256=tree_sha256(configs.CODE_DIRS, configs.CODE_FILES),
         serving_dir=args.serving_dir,
-        model_name=configs.MODEL_NAME,
+        model_name=args.serving_model_name,
         eval_config=eval_config.build(eval_config.Gate(
             accuracy_floor=args.accuracy_floor, class_recall_floor=args.class_recall_floor,
             max_accuracy_drop=args.max_accuracy_drop, max_qso_recall_drop=args.max_qso_recall_drop)),
         train_config={"model_kind": args.model, "epochs": args.epochs, "patience": configs.PATIENCE,
-                      "learning_rate": configs.LEARNING_RATE, "seed": args.seed},
+                      "learning_rate": configs.LEARNING_RATE, "seed": args.seed,
+                      "encoder_trainable": bool(args.fine_tune_encoder)},
         decode_images_in_transform=args.decode_images_in_transform,
         metadata_connection_config=metadata.sqlite_metadata_connection_config(args.metadata_path),
         beam_pipeline_args=configs.beam_args_local(args.direct_num_workers),
         enable_cache=not args.no_cache,
+        image_encoder_uri=str(Path(args.image_encoder).resolve()) if args.image_encoder else None,
         **overrides,
     )
 
@@ -115,6 +126,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no records under {args.data_dir}/train/; build them with `make data` or "
               f"`python -m ingest simulate --out {args.data_dir}`", file=sys.stderr)
         return 2
+    from ingest.provenance import is_image_only
+
+    image_only = is_image_only(args.data_dir)
+    if image_only and args.model != "image":
+        print(f"error: {args.data_dir} holds labelled cutouts without photometry; train them with --model image",
+              file=sys.stderr)
+        return 2
+    if args.schema_file is None:
+        args.schema_file = str(configs.IMAGE_SCHEMA_FILE if image_only else configs.SCHEMA_FILE)
     t0 = time.monotonic()
     print(f"pipeline {configs.PIPELINE_NAME}: data {args.data_dir}, model {args.model}, logs {args.log_file}")
     with logs_to_file(args.log_file) as console:

@@ -9,9 +9,17 @@ from ingest import contract as c
 IMAGE_SHAPE = (c.IMAGE_SIZE, c.IMAGE_SIZE, c.IMAGE_CHANNELS)
 
 
+GEOMETRY_ERROR = (f"image must be a {c.IMAGE_SIZE}x{c.IMAGE_SIZE} cutout at {c.PIXEL_SCALE_ARCSEC}\"/px; bring files "
+                  "to the contract with ingest.cutout.to_contract (predict.py and import take --cutout-scale)")
+
+
 def decode_one(jpeg: tf.Tensor) -> tf.Tensor:
     img = tf.io.decode_jpeg(jpeg, channels=c.IMAGE_CHANNELS)
-    return tf.ensure_shape(tf.image.convert_image_dtype(img, tf.float32), IMAGE_SHAPE)
+    # Geometry is made once, before serving (ingest/cutout.py); a wrong size is refused, never resized here.
+    check = tf.debugging.assert_equal(tf.shape(img)[:2], tf.constant([c.IMAGE_SIZE, c.IMAGE_SIZE]),
+                                      message=GEOMETRY_ERROR)
+    with tf.control_dependencies([check]):
+        return tf.ensure_shape(tf.image.convert_image_dtype(img, tf.float32), IMAGE_SHAPE)
 
 
 def to_pixels(images: tf.Tensor) -> tf.Tensor:

@@ -1,7 +1,9 @@
 """The Keras functional model: an image CNN and a tabular MLP, fused before the softmax.
 
 `kind` keeps only one branch, so the unimodal baselines are the same code
-with a branch switched off, not a separate implementation.
+with a branch switched off, not a separate implementation. The image branch
+ends in a layer named `image_embedding`: an image-only model trained on real
+cutouts is the encoder that a fusion model can start from (`encoder=`).
 """
 
 from __future__ import annotations
@@ -17,13 +19,26 @@ keras = tf.keras
 BATCH_SIZE = 64  # training batch; shared with benchmarks/bare_keras.py, which must not import TFX
 
 
+EMBEDDING_LAYER = "image_embedding"
+
+
 def _image_branch(image: tf.Tensor) -> tf.Tensor:
-    x = image
+    # The sky has no up or left: flips are free, label-preserving augmentation (active in training only).
+    x = keras.layers.RandomFlip("horizontal_and_vertical", name="image_flips")(image)
     for filters in (16, 32, 64):
         x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
         x = keras.layers.MaxPooling2D()(x)
     x = keras.layers.GlobalAveragePooling2D()(x)
-    return keras.layers.Dense(32, activation="relu")(x)
+    return keras.layers.Dense(32, activation="relu", name=EMBEDDING_LAYER)(x)
+
+
+def load_encoder(saved_model_dir: str) -> keras.Model:
+    """image pixels -> embedding, taken from an image-only model saved by this trainer."""
+    trained = keras.models.load_model(saved_model_dir, compile=False)
+    if f.IMAGE_XF not in trained.input_names:
+        raise ValueError(f"{saved_model_dir} is not an image model: its inputs are {trained.input_names}")
+    image_in = trained.input[f.IMAGE_XF] if isinstance(trained.input, dict) else trained.input
+    return keras.Model(image_in, trained.get_layer(EMBEDDING_LAYER).output, name="image_encoder")
 
 
 def _tabular_branch(columns: list[tf.Tensor]) -> tf.Tensor:
@@ -32,7 +47,9 @@ def _tabular_branch(columns: list[tf.Tensor]) -> tf.Tensor:
     return keras.layers.Dense(32, activation="relu")(x)
 
 
-def build(kind: str = "fusion", learning_rate: float = 1e-3) -> keras.Model:
+def build(kind: str = "fusion", learning_rate: float = 1e-3, encoder: keras.Model | None = None,
+          encoder_trainable: bool = False) -> keras.Model:
+    """`encoder` replaces the image branch with a pretrained one, frozen unless `encoder_trainable`."""
     if kind not in f.MODEL_KINDS:
         raise ValueError(f"model kind must be one of {f.MODEL_KINDS}, got {kind!r}")
     skip_tf_keras()  # before any step is traced
@@ -40,7 +57,11 @@ def build(kind: str = "fusion", learning_rate: float = 1e-3) -> keras.Model:
     branches = []
     if kind in ("fusion", "image"):
         inputs[f.IMAGE_XF] = keras.Input(shape=IMAGE_SHAPE, name=f.IMAGE_XF)
-        branches.append(_image_branch(inputs[f.IMAGE_XF]))
+        if encoder is None:
+            branches.append(_image_branch(inputs[f.IMAGE_XF]))
+        else:
+            encoder.trainable = encoder_trainable
+            branches.append(encoder(inputs[f.IMAGE_XF], training=False if not encoder_trainable else None))
     if kind in ("fusion", "tabular"):
         cols = [keras.Input(shape=(1,), name=k) for k in f.TABULAR_XF]
         inputs.update({k: t for k, t in zip(f.TABULAR_XF, cols)})

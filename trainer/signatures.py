@@ -32,7 +32,7 @@ def _predict(model: tf.keras.Model, transformed: dict[str, tf.Tensor]) -> dict[s
 def serving_feature_spec(tf_transform_output: tft.TFTransformOutput) -> dict[str, tf.io.FixedLenFeature]:
     """What a serving tf.Example must carry: photometry, redshift and the image; no label, no ids."""
     spec = tf_transform_output.raw_feature_spec()
-    return {k: spec[k] for k in (*c.TABULAR_FEATURES, c.IMAGE)}
+    return {k: spec[k] for k in (*c.TABULAR_FEATURES, c.IMAGE) if k in spec}
 
 
 def make(model: tf.keras.Model, tf_transform_output: tft.TFTransformOutput) -> dict[str, Any]:
@@ -45,12 +45,12 @@ def make(model: tf.keras.Model, tf_transform_output: tft.TFTransformOutput) -> d
         raw = tf.io.parse_example(serialized, serving_spec)
         return _predict(model, model.tft_layer(raw))
 
-    raw_inputs = [tf.TensorSpec([None], tf.float32, name=k) for k in c.TABULAR_FEATURES]
-    raw_inputs.append(tf.TensorSpec([None], tf.string, name=c.IMAGE))
+    raw_names = list(serving_spec)  # image-only models (encoder) take the image alone
+    raw_inputs = [tf.TensorSpec([None], tf.string if k == c.IMAGE else tf.float32, name=k) for k in raw_names]
 
     @tf.function(input_signature=raw_inputs)
     def serve_raw(*args):
-        raw = {k: tf.reshape(v, [-1, 1]) for k, v in zip((*c.TABULAR_FEATURES, c.IMAGE), args)}
+        raw = {k: tf.reshape(v, [-1, 1]) for k, v in zip(raw_names, args)}
         return _predict(model, model.tft_layer(raw))
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])

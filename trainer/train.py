@@ -54,6 +54,14 @@ def class_weights(tf_transform_output: tft.TFTransformOutput) -> dict[int, float
     return {i: total / (len(counts) * max(counts[name], 1)) for i, name in enumerate(c.CLASS_NAMES)}
 
 
+def _saved_model_dir(path: str) -> str:
+    """Trainer hands base_model as <uri>/Format-Serving; an Importer of a pushed version has no such folder."""
+    for candidate in (path, os.path.dirname(path)):
+        if tf.io.gfile.exists(os.path.join(candidate, "saved_model.pb")):
+            return candidate
+    raise FileNotFoundError(f"no SavedModel at {path} or its parent (the image encoder given to the Trainer)")
+
+
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
     cfg = fn_args.custom_config or {}
     missing = [k for k in REQUIRED_CONFIG if k not in cfg]
@@ -61,7 +69,13 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         raise ValueError(f"Trainer custom_config lacks {missing}; pipeline/pipeline.py passes them from configs.py")
     tf.keras.utils.set_random_seed(int(cfg["seed"]))
     tft_out = tft.TFTransformOutput(fn_args.transform_output)
-    model = model_lib.build(cfg["model_kind"], float(cfg["learning_rate"]))
+    encoder = None
+    if fn_args.base_model and cfg["model_kind"] != "tabular":
+        encoder = model_lib.load_encoder(_saved_model_dir(fn_args.base_model))
+        logging.info("image branch from the encoder at %s (trainable=%s)", fn_args.base_model,
+                     bool(cfg.get("encoder_trainable")))
+    model = model_lib.build(cfg["model_kind"], float(cfg["learning_rate"]), encoder=encoder,
+                            encoder_trainable=bool(cfg.get("encoder_trainable")))
     train = input_fn(fn_args.train_files, fn_args.data_accessor, tft_out, model.input_names,
                      shuffle=True, seed=int(cfg["seed"]))
     val = input_fn(fn_args.eval_files, fn_args.data_accessor, tft_out, model.input_names)

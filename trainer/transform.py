@@ -24,10 +24,12 @@ def label_ids(labels: tf.Tensor) -> tf.Tensor:
 def preprocessing_fn(inputs: dict[str, tf.Tensor], custom_config: dict[str, Any] | None = None) -> dict[str, tf.Tensor]:
     cfg = custom_config or {}
     out = {}
-    for key in c.TABULAR_FEATURES:
-        out[f.xf(key)] = tft.scale_to_z_score(inputs[key])
-    for a, b in f.COLOURS:
-        out[f.xf(f.colour_name(a, b))] = tft.scale_to_z_score(inputs[a] - inputs[b])
+    # Image-only records (labelled cutouts, schema/image_schema.pbtxt) have no photometry to scale.
+    if all(key in inputs for key in c.TABULAR_FEATURES):
+        for key in c.TABULAR_FEATURES:
+            out[f.xf(key)] = tft.scale_to_z_score(inputs[key])
+        for a, b in f.COLOURS:
+            out[f.xf(f.colour_name(a, b))] = tft.scale_to_z_score(inputs[a] - inputs[b])
     image = tf.reshape(inputs[c.IMAGE], [-1])
     # Decoding here materializes 48 KB of float32 per example; by default the JPEG passes through and the
     # trainer's input pipeline decodes it (see BENCHMARKS.md, "where to decode images").

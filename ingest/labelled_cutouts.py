@@ -1,0 +1,81 @@
+"""Import a folder of labelled cutouts (no photometry) as image-only records, to train the image encoder.
+
+    python -m ingest cutouts --labels labels.csv --images images/ --out data/real_cutouts --cutout-scale 0.4
+
+`labels.csv` needs `objid` and `class` columns (others are ignored); each
+cutout is `<objid>.jpg` (or .jpeg/.png) and is brought to the contract's field
+by `ingest/cutout.py`. Records carry objid, image and class only, split by
+the same objid hash as every other import, and are validated against
+`schema/image_schema.pbtxt`. Every row is written or rejected, with the reason
+in `<out>/rejects.csv`.
+"""
+
+from __future__ import annotations
+
+import collections
+import csv
+import json
+from pathlib import Path
+
+from ingest import contract as c
+from ingest.cutout import SKYSERVER_SCALE_ARCSEC
+from ingest.provenance import IMPORT_SUMMARY, LABELLED_CUTOUTS
+from ingest.skyserver_import import ImportReport, RowRejected, find_image, load_cutout, read_rows
+
+REQUIRED = (c.OBJID, c.LABEL)
+
+
+def import_cutouts(labels_csv: str, images_dir: str, out_dir: str,
+                   cutout_scale: float = SKYSERVER_SCALE_ARCSEC, per_class: int | None = None,
+                   fractions: tuple[float, ...] = c.DEFAULT_SPLIT_FRACTIONS) -> ImportReport:
+    """`per_class` keeps the first N accepted rows of each class (a small slice for tests); the rest is not read."""
+    from ingest.records import image_only, write_all  # imports TensorFlow
+
+    csv_p, img_dir, out = Path(labels_csv), Path(images_dir), Path(out_dir)
+    header, rows = read_rows(csv_p, required=REQUIRED)
+    if per_class is not None:
+        taken: collections.Counter = collections.Counter()
+        kept = []
+        for line, row in rows:
+            label = (row.get(c.LABEL) or "").strip().upper()
+            if taken[label] < per_class:
+                taken[label] += 1
+                kept.append((line, row))
+        rows = kept
+    objs, rejects, seen = [], [], {}
+    for data_row, (line, row) in enumerate(rows, start=1):
+        try:
+            objid = (row.get(c.OBJID) or "").strip()
+            if not objid:
+                raise RowRejected("no_objid", c.OBJID, "empty objid")
+            label = (row.get(c.LABEL) or "").strip().upper()
+            if label not in c.CLASS_NAMES:
+                raise RowRejected("unknown_class", c.LABEL, f"{row.get(c.LABEL)!r} is not one of {list(c.CLASS_NAMES)}")
+            if objid in seen:
+                raise RowRejected("duplicate_objid", c.OBJID, f"objid {objid} already read at line {seen[objid]}")
+            path = find_image(img_dir, objid, data_row)
+            if path is None:
+                raise RowRejected("no_image", c.IMAGE, f"no {objid}.jpg or row{data_row}.jpg in {img_dir}")
+            jpeg = load_cutout(path, cutout_scale)
+        except RowRejected as r:
+            r.detail = f"{csv_p.name} line {line}, field '{r.field}': {r.detail}"
+            rejects.append((line, row, r))
+            continue
+        seen[objid] = line
+        objs.append(image_only(objid, jpeg, label))
+    out.mkdir(parents=True, exist_ok=True)
+    splits = write_all(objs, out, fractions)
+    rejects_path = out / "rejects.csv"
+    with open(rejects_path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["line", "reason", "field", "detail", *header])
+        for line, row, r in rejects:
+            w.writerow([line, r.reason, r.field, r.detail, *row.values()])
+    by_reason = dict(collections.Counter(r.reason for _, _, r in rejects))
+    report = ImportReport(len(rows), len(objs), len(rejects), by_reason, splits, str(rejects_path))
+    if report.read != report.written + report.rejected:
+        raise AssertionError(f"row accounting broken: {report.line()}")
+    (out / IMPORT_SUMMARY).write_text(json.dumps({
+        **report.__dict__, "kind": LABELLED_CUTOUTS, "source_csv": str(csv_p), "images": str(img_dir),
+        "simulated_images": 0, "cutout_scale_arcsec": cutout_scale}, indent=1))
+    return report
