@@ -21,26 +21,30 @@ import numpy as np
 from ingest import contract as c
 from ingest import morphology, photometry
 from ingest.provenance import SIMULATED_MARKER
-from ingest.render import Morphology, render_jpeg
+from ingest.render import ImageModel, Morphology, render_jpeg
 
 # SDSS's main footprint, roughly: objects land in a plausible patch of sky.
 RA_SPAN = (110.0, 260.0)
 DEC_SPAN = (-5.0, 65.0)
 
 
-def _render_task(task: tuple[dict[str, float], str, Morphology, int]) -> bytes:
+def _render_task(task: tuple[dict[str, float], str, Morphology, int, ImageModel]) -> bytes:
     return render_jpeg(*task)
 
 
 def render_cutouts(labels: Sequence[str], mags: np.ndarray, redshifts: np.ndarray, seed: int,
-                   workers: int | None = None) -> list[bytes]:
-    """JPEG cutouts for objects whose photometry is given (simulated or a user's CSV)."""
+                   workers: int | None = None, model: ImageModel | None = None) -> list[bytes]:
+    """JPEG cutouts for objects whose photometry is given (simulated or a user's CSV).
+
+    `model` is the image look (default: the calibrated one); the calibration script passes candidates.
+    """
+    model = model or ImageModel.calibrated()
     labels = np.asarray(labels)
     rng = np.random.default_rng([seed, 1])
-    morph = morphology.sample(labels, mags[:, c.BANDS.index("r")], redshifts, rng)
+    morph = morphology.sample(labels, mags[:, c.BANDS.index("r")], redshifts, rng, model)
     noise_seeds = np.random.SeedSequence([seed, 2]).generate_state(len(labels), dtype=np.uint32)
-    tasks = [({b: float(mags[k, j]) for j, b in enumerate(c.BANDS)}, str(labels[k]), morph[k], int(noise_seeds[k]) + 1)
-             for k in range(len(labels))]
+    tasks = [({b: float(mags[k, j]) for j, b in enumerate(c.BANDS)}, str(labels[k]), morph[k], int(noise_seeds[k]) + 1,
+              model) for k in range(len(labels))]
     workers = workers or os.cpu_count() or 1
     if workers == 1 or len(tasks) < 64:
         return [_render_task(t) for t in tasks]
