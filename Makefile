@@ -10,15 +10,20 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
 DATA := data/simulated
 DR14_CSV ?= ../shared/data/sdss_dr14_10k.csv
+REAL_CUTOUTS ?= ../shared/data/real_cutouts
+REAL_PAIRS ?= ../shared/data/real_pairs
+REAL_SCALE := 0.4
+REAL_OUT := outputs/real
 export TF_USE_LEGACY_KERAS := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help env data run test lint run-dr14 bench bench-studies clean
+.PHONY: help env data run test lint run-dr14 encoder run-real bench bench-real bench-studies clean
 
 help:
 	@echo "make run    - create .venv if missing, build the built-in dataset if missing, run pipeline/run_local.py"
 	@echo "make test   - create .venv if missing, run the test suite (includes one end-to-end pipeline run)"
 	@echo "make lint | make run-dr14 (real DR14 photometry, simulated cutouts) | make bench | make clean"
+	@echo "make encoder (image model on the real cutouts) | make run-real (fusion on real photometry + real cutouts)"
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 not found: install it (e.g. 'pyenv install 3.10') or pass PYTHON310=/path/to/python3.10"; exit 1; }
@@ -30,7 +35,7 @@ $(STAMP): requirements.lock pyproject.toml
 env: $(STAMP)
 
 # The built-in dataset: 1,000 objects simulated from real SDSS DR14 statistics (rebuilt when the simulator changes).
-$(DATA)/.done: $(STAMP) $(wildcard ingest/*.py) ingest/calibration.json
+$(DATA)/.done: $(STAMP) $(wildcard ingest/*.py) ingest/calibration.json ingest/image_calibration.json
 	rm -rf $(DATA)
 	TF_CPP_MIN_LOG_LEVEL=3 PYTHONWARNINGS=ignore::FutureWarning $(PY) -m ingest simulate --n 1000 --seed 0 --out $(DATA) --preview $(DATA)/preview.png
 	touch $@
@@ -57,6 +62,30 @@ run-dr14: data/dr14/.done
 	$(PY) pipeline/run_local.py --data-dir data/dr14 --pipeline-root outputs/dr14/pipeline_root \
 		--metadata-path outputs/dr14/metadata.sqlite --serving-dir outputs/dr14/serving \
 		--log-file outputs/dr14/run_local.log $(ARGS)
+
+# Real pixels (../shared, never copied into the repo). The real cutouts (labels only) train the image encoder
+# through the pipeline; the real pairs (DR14 photometry + real cutouts at 0.4"/px) train the fusion model on top.
+data/real_cutouts/.done: $(STAMP) $(REAL_CUTOUTS)/labels.csv
+	rm -rf data/real_cutouts
+	TF_CPP_MIN_LOG_LEVEL=3 PYTHONWARNINGS=ignore::FutureWarning $(PY) -m ingest cutouts \
+		--labels $(REAL_CUTOUTS)/labels.csv --images $(REAL_CUTOUTS)/images --cutout-scale $(REAL_SCALE) --out data/real_cutouts
+	touch $@
+
+encoder: data/real_cutouts/.done
+	$(PY) pipeline/run_local.py --data-dir data/real_cutouts --model image --pipeline-root $(REAL_OUT)/encoder_root \
+		--metadata-path $(REAL_OUT)/encoder.sqlite --serving-dir $(REAL_OUT)/serving --log-file $(REAL_OUT)/encoder.log $(ENCODER_ARGS)
+
+data/real_pairs/.done: $(STAMP) $(REAL_PAIRS)/pairs.csv
+	rm -rf data/real_pairs
+	TF_CPP_MIN_LOG_LEVEL=3 PYTHONWARNINGS=ignore::FutureWarning $(PY) -m ingest import \
+		--csv $(REAL_PAIRS)/pairs.csv --images $(REAL_PAIRS)/images --cutout-scale $(REAL_SCALE) --out data/real_pairs
+	touch $@
+
+run-real: data/real_pairs/.done
+	test -d $(REAL_OUT)/serving/sky_image_encoder || $(MAKE) encoder
+	$(PY) pipeline/run_local.py --data-dir data/real_pairs --image-encoder $(REAL_OUT)/serving/sky_image_encoder \
+		--pipeline-root $(REAL_OUT)/pipeline_root --metadata-path $(REAL_OUT)/metadata.sqlite \
+		--serving-dir $(REAL_OUT)/serving --log-file $(REAL_OUT)/run_local.log $(ARGS)
 
 # Cost, serving, scale and quality tables (about 2 hours on 2 cores); each script rewrites its own BENCHMARKS.md section.
 bench: $(DATA)/.done

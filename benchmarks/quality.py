@@ -93,13 +93,15 @@ def classic(split, seed: int) -> dict[str, dict[str, float]]:
     return out
 
 
-def network(kind: str, seed: int, epochs: int, work: Path, test: list[records.SkyObject]) -> dict[str, float]:
+def network(kind: str, seed: int, epochs: int, work: Path, test: list[records.SkyObject],
+            *extra: str) -> dict[str, float]:
+    """A pipeline run on <work>/data (flags `extra` added), its Trainer's model scored on `test`."""
     from tfx.utils import path_utils
 
     from evaluation.predictions import predict_records
 
     run = timed(run_local_cmd(str(work / "data"), work, "--model", kind, "--seed", str(seed),
-                              "--epochs", str(epochs)))
+                              "--epochs", str(epochs), *extra))
     if run.returncode not in (0,):
         raise SystemExit(f"pipeline run ({kind}, seed {seed}) failed:\n{run.output[-3000:]}")
     store = md.open_store(str(work / "metadata.sqlite"))
@@ -111,7 +113,9 @@ def network(kind: str, seed: int, epochs: int, work: Path, test: list[records.Sk
     return scores(pred.actual, pred.predicted)
 
 
-def render(per_model: dict[str, list[dict[str, float]]], n_test: int, command: str) -> str:
+def render(per_model: dict[str, list[dict[str, float]]], n_test: int, command: str, note: str | None = None,
+           targets: str = TARGETS) -> str:
+    """The section: header, what the test split is (`note`, or this benchmark's own wording), table, targets."""
     cols = ["accuracy", "macro_f1", *(f"{n} {m}" for n in c.CLASS_NAMES for m in ("R", "P"))]
     rows = []
     for name, runs in per_model.items():
@@ -119,11 +123,11 @@ def render(per_model: dict[str, list[dict[str, float]]], n_test: int, command: s
         rows.append(f"| {name} | {len(runs)} | " + " | ".join(cells) + " |")
     head = ["model", "seeds", "accuracy", "macro-F1",
             *(f"{n} {'recall' if m == 'R' else 'precision'}" for n in c.CLASS_NAMES for m in ("R", "P"))]
-    return (header(command)
-            + f"\nTest split: {n_test} objects, stratified, split seed {SPLIT_SEED}; mean ± std over seeds. "
-            "Photometry is real SDSS DR14; the cutouts are SIMULATED (GalSim), not observations.\n\n"
+    note = note or (f"Test split: {n_test} objects, stratified, split seed {SPLIT_SEED}; mean ± std over seeds. "
+                    "Photometry is real SDSS DR14; the cutouts are SIMULATED (GalSim), not observations.")
+    return (header(command) + f"\n{note}\n\n"
             "| " + " | ".join(head) + " |\n|" + "---|" * len(head) + "\n" + "\n".join(rows)
-            + f"\n\nTargets: {TARGETS}.\n")
+            + f"\n\nTargets: {targets}.\n")
 
 
 def main(argv: list[str] | None = None) -> str:

@@ -23,6 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 if __package__ in (None, ""):  # run as a script: import the repo's packages, not pipeline/*.py as top-level
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
+from ingest.provenance import is_image_only  # noqa: E402
 from pipeline import configs  # noqa: E402
 
 
@@ -36,23 +37,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--schema-file", default=None,
                    help="curated schema (pbtxt); default schema/schema.pbtxt, or schema/image_schema.pbtxt for "
                         "image-only records from `python -m ingest cutouts`")
-    p.add_argument("--epochs", type=int, default=configs.EPOCHS)
+    p.add_argument("--epochs", type=int, default=None,
+                   help=f"default {configs.EPOCHS}; {configs.ENCODER_EPOCHS} for image-only records (the encoder)")
     p.add_argument("--model", choices=("fusion", "tabular", "image"), default=configs.MODEL_KIND)
     p.add_argument("--seed", type=int, default=configs.TRAIN_SEED)
     p.add_argument("--image-encoder", default=None, metavar="SAVED_MODEL",
-                   help="start the image branch from this image model (e.g. a pushed version of a --model image "
-                        "run on real cutouts); frozen unless --fine-tune-encoder")
+                   help="start the image branch from this image model: a SavedModel, or a serving folder whose "
+                        "latest version is taken (`make encoder` pushes to outputs/real/serving/"
+                        f"{configs.ENCODER_MODEL_NAME}); frozen unless --fine-tune-encoder")
     p.add_argument("--fine-tune-encoder", action="store_true", help="train the imported encoder's weights too")
-    p.add_argument("--serving-model-name", default=configs.MODEL_NAME,
-                   help="push to <serving-dir>/<name>/<version>/ (the encoder run uses "
-                        f"{configs.ENCODER_MODEL_NAME})")
+    p.add_argument("--serving-model-name", default=None,
+                   help=f"push to <serving-dir>/<name>/<version>/; default {configs.MODEL_NAME}, "
+                        f"{configs.ENCODER_MODEL_NAME} for image-only records")
     p.add_argument("--direct-num-workers", type=int, default=1,
                    help="Beam DirectRunner workers; >1 switches to multi-processing")
     p.add_argument("--decode-images-in-transform", action="store_true",
                    help="materialize float pixels in Transform instead of decoding JPEGs while training")
-    p.add_argument("--accuracy-floor", type=float, default=configs.ACCURACY_FLOOR)
-    p.add_argument("--class-recall-floor", type=float, default=configs.CLASS_RECALL_FLOOR,
-                   help="every class's argmax recall must reach this, QSO included")
+    p.add_argument("--accuracy-floor", type=float, default=None,
+                   help=f"default {configs.ACCURACY_FLOOR}; {configs.ENCODER_ACCURACY_FLOOR} for image-only records")
+    p.add_argument("--class-recall-floor", type=float, default=None,
+                   help="every class's argmax recall must reach this, QSO included; default "
+                        f"{configs.CLASS_RECALL_FLOOR}, {configs.ENCODER_CLASS_RECALL_FLOOR} for image-only records")
     p.add_argument("--max-accuracy-drop", type=float, default=configs.MAX_ACCURACY_DROP,
                    help="largest allowed accuracy drop against the latest older blessed model")
     p.add_argument("--max-qso-recall-drop", type=float, default=configs.MAX_QSO_RECALL_DROP,
@@ -84,6 +89,32 @@ def logs_to_file(path: str) -> Iterator[TextIO]:
             console.close()
 
 
+def settle_defaults(args: argparse.Namespace) -> argparse.Namespace:
+    """Fills the flags whose defaults depend on the data: image-only records get the encoder's schema and gate."""
+    image_only = is_image_only(args.data_dir)
+    if args.schema_file is None:
+        args.schema_file = str(configs.IMAGE_SCHEMA_FILE if image_only else configs.SCHEMA_FILE)
+    defaults = ((configs.ENCODER_EPOCHS, configs.ENCODER_ACCURACY_FLOOR, configs.ENCODER_CLASS_RECALL_FLOOR,
+                 configs.ENCODER_MODEL_NAME) if image_only else
+                (configs.EPOCHS, configs.ACCURACY_FLOOR, configs.CLASS_RECALL_FLOOR, configs.MODEL_NAME))
+    for name, value in zip(("epochs", "accuracy_floor", "class_recall_floor", "serving_model_name"), defaults):
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    if args.image_encoder:
+        args.image_encoder = resolve_encoder(args.image_encoder)
+    return args
+
+
+def resolve_encoder(path: str) -> str:
+    """A SavedModel folder as given, or the latest numeric version under a serving folder (as TF Serving picks)."""
+    from evaluation.predictions import latest_version
+
+    folder = Path(path).resolve()
+    if (folder / "saved_model.pb").exists() or (folder / "Format-Serving" / "saved_model.pb").exists():
+        return str(folder)
+    return str(Path(latest_version(str(folder))).resolve())
+
+
 def build(args: argparse.Namespace, **overrides: Any) -> Any:
     """The pipeline for these flags (a TFX Pipeline; TFX stays unimported until the logs are redirected).
 
@@ -96,6 +127,7 @@ def build(args: argparse.Namespace, **overrides: Any) -> Any:
     from pipeline.fingerprint import tree_sha256
     from pipeline.pipeline import create_pipeline
 
+    settle_defaults(args)
     return create_pipeline(
         pipeline_name=configs.PIPELINE_NAME,
         pipeline_root=args.pipeline_root,
@@ -115,7 +147,7 @@ def build(args: argparse.Namespace, **overrides: Any) -> Any:
         metadata_connection_config=metadata.sqlite_metadata_connection_config(args.metadata_path),
         beam_pipeline_args=configs.beam_args_local(args.direct_num_workers),
         enable_cache=not args.no_cache,
-        image_encoder_uri=str(Path(args.image_encoder).resolve()) if args.image_encoder else None,
+        image_encoder_uri=args.image_encoder,
         **overrides,
     )
 
@@ -126,15 +158,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no records under {args.data_dir}/train/; build them with `make data` or "
               f"`python -m ingest simulate --out {args.data_dir}`", file=sys.stderr)
         return 2
-    from ingest.provenance import is_image_only
-
-    image_only = is_image_only(args.data_dir)
-    if image_only and args.model != "image":
+    if is_image_only(args.data_dir) and args.model != "image":
         print(f"error: {args.data_dir} holds labelled cutouts without photometry; train them with --model image",
               file=sys.stderr)
         return 2
-    if args.schema_file is None:
-        args.schema_file = str(configs.IMAGE_SCHEMA_FILE if image_only else configs.SCHEMA_FILE)
+    try:
+        settle_defaults(args)
+    except FileNotFoundError as e:
+        print(f"error: --image-encoder: {e}", file=sys.stderr)
+        return 2
     t0 = time.monotonic()
     print(f"pipeline {configs.PIPELINE_NAME}: data {args.data_dir}, model {args.model}, logs {args.log_file}")
     with logs_to_file(args.log_file) as console:

@@ -15,11 +15,7 @@ GEOMETRY_ERROR = (f"image must be a {c.IMAGE_SIZE}x{c.IMAGE_SIZE} cutout at {c.P
 
 def decode_one(jpeg: tf.Tensor) -> tf.Tensor:
     img = tf.io.decode_jpeg(jpeg, channels=c.IMAGE_CHANNELS)
-    # Geometry is made once, before serving (ingest/cutout.py); a wrong size is refused, never resized here.
-    check = tf.debugging.assert_equal(tf.shape(img)[:2], tf.constant([c.IMAGE_SIZE, c.IMAGE_SIZE]),
-                                      message=GEOMETRY_ERROR)
-    with tf.control_dependencies([check]):
-        return tf.ensure_shape(tf.image.convert_image_dtype(img, tf.float32), IMAGE_SHAPE)
+    return tf.ensure_shape(tf.image.convert_image_dtype(img, tf.float32), IMAGE_SHAPE)
 
 
 def to_pixels(images: tf.Tensor) -> tf.Tensor:
@@ -30,5 +26,11 @@ def to_pixels(images: tf.Tensor) -> tf.Tensor:
     """
     if images.dtype == tf.string:
         flat = tf.reshape(images, [-1])
+        # Geometry is made once, before serving (ingest/cutout.py); a wrong size is refused, never resized here.
+        # The JPEG headers are read first, so the refusal names the rule rather than a shape mismatch.
+        sizes = tf.map_fn(lambda j: tf.io.extract_jpeg_shape(j)[:2], flat, fn_output_signature=tf.int32)
+        check = tf.debugging.assert_equal(sizes, tf.fill(tf.shape(sizes), c.IMAGE_SIZE), message=GEOMETRY_ERROR)
+        with tf.control_dependencies([check]):
+            flat = tf.identity(flat)
         return tf.map_fn(decode_one, flat, fn_output_signature=tf.TensorSpec(IMAGE_SHAPE, tf.float32))
     return tf.reshape(tf.cast(images, tf.float32), (-1, *IMAGE_SHAPE))

@@ -28,7 +28,10 @@ def _image_branch(image: tf.Tensor) -> tf.Tensor:
     for filters in (16, 32, 64):
         x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
         x = keras.layers.MaxPooling2D()(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
+    # Flatten, not global pooling: the object is always at the centre, and where light sits (a compact core,
+    # a neighbour at the edge) is the signal. On real cutouts this took image-only accuracy from 0.81 to 0.84
+    # at 0.1% more FLOPs (BENCHMARKS.md, "Real cutouts").
+    x = keras.layers.Flatten()(x)
     return keras.layers.Dense(32, activation="relu", name=EMBEDDING_LAYER)(x)
 
 

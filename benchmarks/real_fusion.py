@@ -1,0 +1,122 @@
+"""Fusion on real pixels: the real pairs (DR14 photometry + real SDSS cutouts), against tabular-only and
+gradient boosting, on the pairs' own objid-hash test split.
+
+    python benchmarks/real_fusion.py --pairs ../shared/data/real_pairs --image-encoder SAVED_MODEL [--seeds 0 1 2]
+
+Data: `python -m ingest import` of pairs.csv with its cutouts at 0.4"/px, split
+by the importer's objid hash (no object in two splits). "pairs + simulated"
+adds, to the training split only, the DR14 rows that have no real cutout,
+with cutouts rendered by the (calibrated) simulator; eval and test stay the
+real pairs. The image encoder is an image-only model that the pipeline
+trained on the real cutouts (`make encoder`); no pair's object is among them.
+Every network is a `pipeline/run_local.py` run scored through its serving
+signature; HistGradientBoosting and RandomForest get the same 6 raw features.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if __package__ in (None, ""):  # run as a script: import the repo's packages
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+import pandas as pd  # noqa: E402
+
+from benchmarks.common import publish  # noqa: E402
+from benchmarks.quality import classic, network, render  # noqa: E402
+from ingest import contract as c  # noqa: E402
+from ingest import records  # noqa: E402
+from ingest.provenance import IMPORT_SUMMARY  # noqa: E402
+
+TITLE = "Real cutouts: fusion on real pairs"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+PAIRS_SCALE = 0.4
+TARGETS = "fusion at least tabular-only on the same objects; goal HistGradientBoosting + 0.01"
+# name -> (data set, model kind, extra run_local flags; {enc} is the encoder path)
+VARIANTS = {
+    "tabular (pairs)": ("pairs", "tabular", ()),
+    "fusion, CNN from scratch (pairs)": ("pairs", "fusion", ()),
+    "fusion, real-pixel encoder frozen (pairs)": ("pairs", "fusion", ("--image-encoder", "{enc}")),
+    "fusion, real-pixel encoder fine-tuned (pairs)": ("pairs", "fusion", ("--image-encoder", "{enc}",
+                                                                          "--fine-tune-encoder")),
+    "tabular (pairs + simulated)": ("mixed", "tabular", ()),
+    "fusion, real-pixel encoder frozen (pairs + simulated)": ("mixed", "fusion", ("--image-encoder", "{enc}")),
+}
+
+
+def rows_without_cutout(dr14_csv: Path, pairs_csv: Path, out: Path) -> Path:
+    """The DR14 rows that no real pair covers (matched on the exact ra/dec), as a CSV."""
+    dr14, pairs = pd.read_csv(dr14_csv), pd.read_csv(pairs_csv)
+    key = lambda df: df["ra"].round(6).astype(str) + df["dec"].round(6).astype(str)  # noqa: E731
+    rest = dr14[~key(dr14).isin(set(key(pairs)))]
+    path = out / "dr14_without_cutout.csv"
+    rest.to_csv(path, index=False)
+    return path
+
+
+def build_data(pairs_dir: Path, dr14_csv: Path, work: Path) -> dict[str, dict[str, list[records.SkyObject]]]:
+    from ingest.skyserver_import import import_export
+
+    pairs_out = work / "pairs_imported"
+    import_export(str(pairs_dir / "pairs.csv"), str(pairs_dir / "images"), str(pairs_out), cutout_scale=PAIRS_SCALE)
+    pairs = {s: list(records.read_split(pairs_out, s)) for s in c.SPLITS}
+    sim_out = work / "sim_imported"
+    import_export(str(rows_without_cutout(dr14_csv, pairs_dir / "pairs.csv", work)), None, str(sim_out),
+                  simulate_missing_images=True, fractions=(1.0, 0.0, 0.0))
+    simulated = list(records.read_split(sim_out, "train"))
+    sets = {"pairs": pairs, "mixed": {**pairs, "train": pairs["train"] + simulated}}
+    for name, split in sets.items():
+        data = work / name / "data"
+        with records.SplitWriter(data) as w:
+            for s, objs in split.items():
+                for o in objs:
+                    w.write(o, split=s)
+        shutil.copy((pairs_out if name == "pairs" else sim_out) / IMPORT_SUMMARY, data / IMPORT_SUMMARY)
+    return sets
+
+
+def main(argv: list[str] | None = None) -> str:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--pairs", default=str(SHARED / "real_pairs"))
+    p.add_argument("--dr14", default=str(SHARED / "sdss_dr14_10k.csv"))
+    p.add_argument("--image-encoder", required=True, help="a pushed image model trained on real cutouts")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--no-write", action="store_true")
+    args = p.parse_args(argv)
+    per_model: dict[str, list[dict[str, float]]] = {}
+    encoder = str(Path(args.image_encoder).resolve())
+    with tempfile.TemporaryDirectory(prefix="bench-real-fusion-") as tmp:
+        work = Path(tmp)
+        sets = build_data(Path(args.pairs), Path(args.dr14), work)
+        test = sets["pairs"]["test"]
+        for seed in args.seeds:
+            for name in args.variants:
+                data, kind, extra = VARIANTS[name]
+                flags = [x.format(enc=encoder) for x in extra]
+                per_model.setdefault(name, []).append(network(kind, seed, args.epochs, work / data, test, *flags))
+                print(name, seed, per_model[name][-1], flush=True)
+            for data in ("pairs", "mixed"):
+                label = "pairs" if data == "pairs" else "pairs + simulated"
+                for model, s in classic(sets[data], seed).items():
+                    per_model.setdefault(f"{model} ({label})", []).append(s)
+        n_train = {k: len(v["train"]) for k, v in sets.items()}
+    command = (f"python benchmarks/real_fusion.py --image-encoder {args.image_encoder} "
+               f"--seeds {' '.join(map(str, args.seeds))} --epochs {args.epochs}")
+    note = (f"Test: the real pairs' objid-hash test split, {len(test)} objects with REAL DR14 photometry and REAL "
+            "SDSS cutouts (each the object's own in most cases, else a same-class neighbour's; see "
+            f"../shared/data/README.md). Train: {n_train['pairs']} real pairs, or those plus "
+            f"{n_train['mixed'] - n_train['pairs']} DR14 rows with SIMULATED cutouts. Mean ± std over seeds.")
+    body = render(per_model, len(test), command, note, TARGETS)
+    return publish(TITLE, body, write=not args.no_write)
+
+if __name__ == "__main__":
+    main()
