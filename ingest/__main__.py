@@ -5,12 +5,36 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
+from typing import Any
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from ingest import contract as c  # noqa: E402
 from ingest.cutout import SKYSERVER_SCALE_ARCSEC  # noqa: E402
+
+
+def _report(run: Callable[[], Any]) -> int:
+    """Runs an import; prints its accounting line, or the error (exit 2) naming the file and what is wrong."""
+    try:
+        report = run()
+    except (OSError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(report.line())
+    print("splits: " + " ".join(f"{k}={v}" for k, v in report.splits.items()) + f"; rejects: {report.rejects_path}")
+    return 0
+
+
+def _output_args(p: argparse.ArgumentParser) -> None:
+    """What both imports share: where records go, the cutouts' pixel scale, the split fractions."""
+    p.add_argument("--out", required=True)
+    p.add_argument("--cutout-scale", type=float, default=SKYSERVER_SCALE_ARCSEC, metavar="ARCSEC_PER_PX",
+                   help="pixel scale of the cutout files (SkyServer's default 0.396; the shared real cutouts are 0.4); "
+                        "each is centre-cropped to the contract's 25.3\" field and resampled to 64 px")
+    p.add_argument("--splits", type=float, nargs=3, default=c.DEFAULT_SPLIT_FRACTIONS,
+                   metavar=("TRAIN", "EVAL", "TEST"))
 
 
 def _import(argv: list[str]) -> int:
@@ -21,25 +45,13 @@ def _import(argv: list[str]) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--csv", required=True, help="SkyServer SQL export")
     p.add_argument("--images", default=None, help="folder of cutouts named by objid, J<ra><dec> key or row<N>")
-    p.add_argument("--out", required=True)
     p.add_argument("--simulate-missing-images", action="store_true",
                    help="render a GalSim cutout from the photometry where no image file exists")
     p.add_argument("--seed", type=int, default=0, help="seed for simulated cutouts")
-    p.add_argument("--cutout-scale", type=float, default=SKYSERVER_SCALE_ARCSEC, metavar="ARCSEC_PER_PX",
-                   help="pixel scale of the cutout files (SkyServer's default 0.396; the shared real cutouts are 0.4); "
-                        "each is centre-cropped to the contract's 25.3\" field and resampled to 64 px")
-    p.add_argument("--splits", type=float, nargs=3, default=c.DEFAULT_SPLIT_FRACTIONS,
-                   metavar=("TRAIN", "EVAL", "TEST"))
+    _output_args(p)
     args = p.parse_args(argv)
-    try:
-        report = import_export(args.csv, args.images, args.out, args.simulate_missing_images, args.seed, args.splits,
-                               args.cutout_scale)
-    except (OSError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(report.line())
-    print("splits: " + " ".join(f"{k}={v}" for k, v in report.splits.items()) + f"; rejects: {report.rejects_path}")
-    return 0
+    return _report(lambda: import_export(args.csv, args.images, args.out, args.simulate_missing_images, args.seed,
+                                         args.splits, args.cutout_scale))
 
 
 def _cutouts(argv: list[str]) -> int:
@@ -50,22 +62,11 @@ def _cutouts(argv: list[str]) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--labels", required=True, help="CSV with objid and class columns")
     p.add_argument("--images", required=True, help="folder of <objid>.jpg cutouts")
-    p.add_argument("--out", required=True)
-    p.add_argument("--cutout-scale", type=float, default=SKYSERVER_SCALE_ARCSEC, metavar="ARCSEC_PER_PX",
-                   help="pixel scale of the files (0.4 for ../shared/data/real_cutouts)")
     p.add_argument("--per-class", type=int, default=None, help="keep only the first N rows of each class")
-    p.add_argument("--splits", type=float, nargs=3, default=c.DEFAULT_SPLIT_FRACTIONS,
-                   metavar=("TRAIN", "EVAL", "TEST"))
+    _output_args(p)
     args = p.parse_args(argv)
-    try:
-        report = import_cutouts(args.labels, args.images, args.out, args.cutout_scale, args.per_class,
-                                tuple(args.splits))
-    except (OSError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(report.line())
-    print("splits: " + " ".join(f"{k}={v}" for k, v in report.splits.items()) + f"; rejects: {report.rejects_path}")
-    return 0
+    return _report(lambda: import_cutouts(args.labels, args.images, args.out, args.cutout_scale, args.per_class,
+                                          tuple(args.splits)))
 
 
 def _download(argv: list[str]) -> int:

@@ -13,14 +13,12 @@ in `<out>/rejects.csv`.
 from __future__ import annotations
 
 import collections
-import csv
-import json
 from pathlib import Path
 
 from ingest import contract as c
 from ingest.cutout import SKYSERVER_SCALE_ARCSEC
-from ingest.provenance import IMPORT_SUMMARY, LABELLED_CUTOUTS
-from ingest.skyserver_import import ImportReport, RowRejected, find_image, load_cutout, read_rows
+from ingest.provenance import LABELLED_CUTOUTS
+from ingest.skyserver_import import ImportReport, RowRejected, find_image, finish, load_cutout, read_rows
 
 REQUIRED = (c.OBJID, c.LABEL)
 
@@ -29,7 +27,7 @@ def import_cutouts(labels_csv: str, images_dir: str, out_dir: str,
                    cutout_scale: float = SKYSERVER_SCALE_ARCSEC, per_class: int | None = None,
                    fractions: tuple[float, ...] = c.DEFAULT_SPLIT_FRACTIONS) -> ImportReport:
     """`per_class` keeps the first N accepted rows of each class (a small slice for tests); the rest is not read."""
-    from ingest.records import image_only, write_all  # imports TensorFlow
+    from ingest.records import image_only  # imports TensorFlow
 
     csv_p, img_dir, out = Path(labels_csv), Path(images_dir), Path(out_dir)
     header, rows = read_rows(csv_p, required=REQUIRED)
@@ -63,19 +61,6 @@ def import_cutouts(labels_csv: str, images_dir: str, out_dir: str,
             continue
         seen[objid] = line
         objs.append(image_only(objid, jpeg, label))
-    out.mkdir(parents=True, exist_ok=True)
-    splits = write_all(objs, out, fractions)
-    rejects_path = out / "rejects.csv"
-    with open(rejects_path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["line", "reason", "field", "detail", *header])
-        for line, row, r in rejects:
-            w.writerow([line, r.reason, r.field, r.detail, *row.values()])
-    by_reason = dict(collections.Counter(r.reason for _, _, r in rejects))
-    report = ImportReport(len(rows), len(objs), len(rejects), by_reason, splits, str(rejects_path))
-    if report.read != report.written + report.rejected:
-        raise AssertionError(f"row accounting broken: {report.line()}")
-    (out / IMPORT_SUMMARY).write_text(json.dumps({
-        **report.__dict__, "kind": LABELLED_CUTOUTS, "source_csv": str(csv_p), "images": str(img_dir),
-        "simulated_images": 0, "cutout_scale_arcsec": cutout_scale}, indent=1))
-    return report
+    return finish(objs, rejects, len(rows), header, out, fractions, {
+        "kind": LABELLED_CUTOUTS, "source_csv": str(csv_p), "images": str(img_dir), "simulated_images": 0,
+        "cutout_scale_arcsec": cutout_scale})

@@ -129,7 +129,7 @@ def parse_row(row: dict[str, str]) -> tuple[str, float, float, dict[str, float],
 def import_export(csv_path: str, images_dir: str | None, out_dir: str, simulate_missing_images: bool = False,
                   seed: int = 0, fractions: Sequence[float] = c.DEFAULT_SPLIT_FRACTIONS,
                   cutout_scale: float = SKYSERVER_SCALE_ARCSEC) -> ImportReport:
-    from ingest.records import SkyObject, write_all  # imports TensorFlow
+    from ingest.records import SkyObject  # imports TensorFlow
 
     csv_p, out = Path(csv_path), Path(out_dir)
     img_dir = Path(images_dir) if images_dir else None
@@ -164,6 +164,17 @@ def import_export(csv_path: str, images_dir: str | None, out_dir: str, simulate_
             accepted[k] = (*accepted[k][:6], jpeg)
 
     objs = [SkyObject(key, ra, dec, mags, z, jpeg, label) for key, ra, dec, mags, z, label, jpeg in accepted]
+    return finish(objs, rejects, len(rows), header, out, fractions, {
+        "source_csv": str(csv_p), "images": str(img_dir), "simulated_images": len(missing),
+        "cutout_scale_arcsec": cutout_scale})
+
+
+def finish(objs: list, rejects: list[tuple[int, dict[str, str], RowRejected]], read: int, header: list[str],
+           out: Path, fractions: Sequence[float], summary: dict) -> ImportReport:
+    """Writes records, rejects.csv and the summary; checks read = written + rejected on every run."""
+    from ingest.records import write_all  # imports TensorFlow
+
+    out.mkdir(parents=True, exist_ok=True)
     splits = write_all(objs, out, fractions)
     rejects_path = out / "rejects.csv"
     with open(rejects_path, "w", newline="") as f:
@@ -172,10 +183,8 @@ def import_export(csv_path: str, images_dir: str | None, out_dir: str, simulate_
         for line, row, r in rejects:
             w.writerow([line, r.reason, r.field, r.detail, *row.values()])
     by_reason = dict(collections.Counter(r.reason for _, _, r in rejects))
-    report = ImportReport(len(rows), len(objs), len(rejects), by_reason, splits, str(rejects_path))
-    if report.read != report.written + report.rejected:  # the accounting invariant, checked on every run
+    report = ImportReport(read, len(objs), len(rejects), by_reason, splits, str(rejects_path))
+    if report.read != report.written + report.rejected:
         raise AssertionError(f"row accounting broken: {report.line()}")
-    (out / IMPORT_SUMMARY).write_text(json.dumps({
-        **report.__dict__, "source_csv": str(csv_p), "images": str(img_dir),
-        "simulated_images": len(missing), "cutout_scale_arcsec": cutout_scale}, indent=1))
+    (out / IMPORT_SUMMARY).write_text(json.dumps({**report.__dict__, **summary}, indent=1))
     return report
