@@ -22,7 +22,7 @@ SKYSERVER_SCALE_ARCSEC = 0.396  # ImgCutout's default `scale`; SDSS's native pix
 FIELD_ARCSEC = c.IMAGE_SIZE * c.PIXEL_SCALE_ARCSEC  # 25.344"
 FIELD_TOLERANCE = 0.02  # a field up to 2% short of the contract's (a 64 px file at 0.39") still passes
 MIN_SIDE_PX = 16  # below this a "cutout" carries no image (1x1 placeholders, icons)
-MAX_SIDE_PX = 4096  # above this it is a whole frame or a mistake, not a cutout
+MAX_SIDE_PX = 2048  # SkyServer ImgCutout's own limit; above it, a whole frame or a mistake, not a cutout
 MAX_ASPECT = 1.25  # cutouts are square; a strip or a screenshot is not one
 JPEG_QUALITY = 90
 
@@ -83,9 +83,19 @@ def to_contract_image(img: Image.Image, scale_arcsec: float, name: str = "cutout
     return img.resize(size, Image.LANCZOS, box=crop_box(img.width, img.height, scale_arcsec))
 
 
+def check_content(img: Image.Image, name: str = "cutout") -> None:
+    """A sky image always has noise: one flat colour is a placeholder (a 1x1 pixel blown up), not a cutout."""
+    extrema = img.getextrema()
+    bands = extrema if isinstance(extrema[0], tuple) else (extrema,)
+    if all(lo == hi for lo, hi in bands):
+        raise CutoutRejected("blank_image", f"{name}: every pixel has the same value; not a cutout")
+
+
 def to_contract(raw: bytes, scale_arcsec: float = SKYSERVER_SCALE_ARCSEC, name: str = "cutout") -> bytes:
     """JPEG bytes of the contract's field; a file already in the contract's geometry passes through unchanged."""
     img = decode(raw, name)
+    check_geometry(img.width, img.height, scale_arcsec, name)
+    check_content(img, name)
     if (img.format == "JPEG" and img.mode == "RGB" and img.size == (c.IMAGE_SIZE, c.IMAGE_SIZE)
             and abs(scale_arcsec - c.PIXEL_SCALE_ARCSEC) < 1e-9):
         return raw

@@ -70,25 +70,39 @@ def test_two_times_finer_and_coarser_scales_give_the_same_field(real_files):
 @pytest.mark.parametrize(("size", "scale", "reason"), [
     ((1, 1), 0.396, "degenerate_image"),
     ((8, 8), 0.396, "degenerate_image"),
-    ((5000, 5000), 0.396, "degenerate_image"),
+    ((4000, 4000), 0.396, "degenerate_image"),
     ((128, 32), 0.4, "degenerate_image"),
     ((64, 64), 0.2, "small_field"),  # a 12.8" field cannot hold the contract's 25.3"
     ((128, 128), 0.0, "bad_scale"),
 ])
 def test_degenerate_or_too_small_cutouts_are_rejected(size, scale, reason):
-    raw = _jpeg(Image.new("RGB", size, (10, 10, 10)), "PNG")
+    raw = _jpeg(_noise(size), "PNG")
     with pytest.raises(cutout.CutoutRejected) as e:
         cutout.to_contract(raw, scale, "x.png")
     assert e.value.reason == reason and "x.png" in e.value.detail
 
 
+def _noise(size, mode="RGB") -> Image.Image:
+    rng = np.random.default_rng(0)
+    return Image.fromarray(rng.integers(0, 60, (size[1], size[0], len(mode)), dtype=np.uint8), mode)
+
+
 def test_contract_jpeg_passes_through_and_alpha_is_flattened():
-    raw = _jpeg(Image.new("RGB", (64, 64), (40, 50, 60)))
+    raw = _jpeg(_noise((64, 64)))
     assert cutout.to_contract(raw) == raw
-    rgba = Image.new("RGBA", (64, 64), (200, 100, 50, 255))
+    rgba = _noise((64, 64), "RGBA")
+    rgba.putalpha(255)
+    rgba.paste((200, 100, 50, 255), (16, 16, 64, 64))
     rgba.paste((255, 255, 255, 0), (0, 0, 16, 16))
     out = _pixels(cutout.to_contract(_jpeg(rgba, "PNG")))
     assert out.shape == (64, 64, 3) and out[:12, :12].max() < 30  # transparent -> black sky, not white
+
+
+def test_a_flat_placeholder_is_rejected_as_blank():
+    blown_up = Image.new("RGB", (1, 1), (30, 30, 30)).resize((64, 64))  # a 1x1 pixel at cutout size
+    with pytest.raises(cutout.CutoutRejected) as e:
+        cutout.to_contract(_jpeg(blown_up, "PNG"), name="p.png")
+    assert e.value.reason == "blank_image"
 
 
 def test_import_and_predict_bring_a_file_to_identical_bytes(real_files, tmp_path):
@@ -109,7 +123,7 @@ def test_import_rejects_a_degenerate_cutout_naming_file_row_and_field(tmp_path):
     img = tmp_path / "img"
     img.mkdir()
     (img / "1237648704577142822.jpg").write_bytes(_jpeg(Image.new("RGB", (1, 1))))
-    (img / "1237648704577142823.jpg").write_bytes(_jpeg(Image.new("RGB", (128, 128), (5, 5, 5))))
+    (img / "1237648704577142823.jpg").write_bytes(_jpeg(_noise((128, 128))))
     header = "objid,ra,dec,u,g,r,i,z,class,redshift\n"
     body = ("1237648704577142822,180.0,1.0,18,17.5,17.2,17.1,17.0,STAR,0.0\n"
             "1237648704577142823,180.1,1.0,18,17.5,17.2,17.1,17.0,STAR,0.0\n")
