@@ -52,18 +52,20 @@ def read_examples(pattern: str) -> list[bytes]:
     return [r.numpy() for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
 
 
-def raw_inputs(objs: Sequence[SkyObject]) -> dict[str, tf.Tensor]:
-    """Keyword arguments for the serving_raw signature."""
-    inputs = {b: tf.constant([o.mags[b] for o in objs], tf.float32) for b in c.BANDS}
-    inputs[c.REDSHIFT] = tf.constant([o.redshift for o in objs], tf.float32)
-    inputs[c.IMAGE] = tf.constant([o.image_jpeg for o in objs])
-    return inputs
+def raw_inputs(objs: Sequence[SkyObject], names: Iterable[str] = (*c.TABULAR_FEATURES, c.IMAGE)
+               ) -> dict[str, tf.Tensor]:
+    """Keyword arguments for the serving_raw signature (`names`: the ones it takes; the encoder's is image only)."""
+    def value(o: SkyObject, k: str):
+        return o.image_jpeg if k == c.IMAGE else o.redshift if k == c.REDSHIFT else o.mags[k]
+
+    return {k: tf.constant([value(o, k) for o in objs], None if k == c.IMAGE else tf.float32) for k in names}
 
 
 def predict_raw(model, objs: Sequence[SkyObject], batch_size: int = 256) -> np.ndarray:
     """Class probabilities through serving_raw; `model` is a loaded SavedModel."""
     fn = model.signatures[SERVING_RAW]
-    out = [fn(**raw_inputs(objs[i:i + batch_size]))["probabilities"].numpy()
+    names = list(fn.structured_input_signature[1])
+    out = [fn(**raw_inputs(objs[i:i + batch_size], names))["probabilities"].numpy()
            for i in range(0, len(objs), batch_size)]
     return np.concatenate(out) if out else np.zeros((0, len(c.CLASS_NAMES)), np.float32)
 
