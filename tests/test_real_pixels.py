@@ -12,6 +12,7 @@ import tensorflow as tf
 from ml_metadata.proto import metadata_store_pb2
 
 from ingest import contract as c
+from ingest import records
 from ingest.cutout import to_contract
 from ingest.labelled_cutouts import import_cutouts
 from pipeline import metadata as md
@@ -113,3 +114,10 @@ def test_predict_and_serving_on_real_cutouts(fused_run, tmp_path):
         fn(**feats, image=tf.constant([raw128]))
     fixed = fn(**feats, image=tf.constant([to_contract(raw128, 0.4)]))["probabilities"].numpy()[0]
     assert np.allclose(fixed, probs[0], atol=1e-5)  # the signature on the import's bytes = predict.py's answer
+    # serving_default, a tf.Example as the importer writes it, gives the same answer.
+    obj = records.SkyObject(rows[0]["objid"], float(rows[0]["ra"]), float(rows[0]["dec"]),
+                            {b: float(rows[0][b]) for b in c.BANDS}, float(rows[0]["redshift"]),
+                            to_contract(raw128, 0.4), rows[0]["class"])
+    example = records.to_example(obj).SerializeToString()
+    by_example = loaded.signatures["serving_default"](examples=tf.constant([example]))["probabilities"].numpy()[0]
+    assert np.allclose(by_example, probs[0], atol=1e-5)
