@@ -97,7 +97,7 @@ bench: $(DATA)/.done
 # Real-pixel tables (BENCHMARKS.md "Real cutouts: ..."; about 2 hours on 2 cores). "before" is the simulator as it was
 # before its image calibration (commit 489a575), rendered from a temporary worktree of that commit.
 SIM_BEFORE_REV := 489a575
-bench-real: data/real_cutouts/.done
+bench-real: data/real_cutouts/.done data/real_pairs/.done
 	test -d $(REAL_OUT)/serving/sky_image_encoder || $(MAKE) encoder
 	$(PY) benchmarks/realism.py
 	rm -rf data/sim_after data/sim_before /tmp/sdss-sim-before
@@ -105,7 +105,7 @@ bench-real: data/real_cutouts/.done
 	git worktree add --detach /tmp/sdss-sim-before $(SIM_BEFORE_REV)
 	cd /tmp/sdss-sim-before && $(CURDIR)/$(PY) -m ingest simulate --n 8000 --seed 11 --out $(CURDIR)/data/sim_before
 	git worktree remove --force /tmp/sdss-sim-before
-	$(PY) benchmarks/sim_to_real.py --real data/real_cutouts --sim before=data/sim_before after=data/sim_after
+	$(PY) benchmarks/sim_to_real.py --real data/real_cutouts --pairs data/real_pairs --sim before=data/sim_before after=data/sim_after
 	$(PY) benchmarks/real_fusion.py --image-encoder $(REAL_OUT)/serving/sky_image_encoder
 
 # Earlier studies: unimodal vs fusion on the built-in data, where to decode images, the simulator.

@@ -51,25 +51,27 @@ VARIANTS = {
 }
 
 
-def rows_without_cutout(dr14_csv: Path, pairs_csv: Path, out: Path) -> Path:
-    """The DR14 rows that no real pair covers (matched on the exact ra/dec), as a CSV."""
+def tables(dr14_csv: Path, pairs_csv: Path, out: Path, limit: int | None) -> tuple[Path, Path]:
+    """(the pairs, the DR14 rows that no pair covers, matched on the exact ra/dec) as CSVs; `limit` rows of each."""
     dr14, pairs = pd.read_csv(dr14_csv), pd.read_csv(pairs_csv)
     key = lambda df: df["ra"].round(6).astype(str) + df["dec"].round(6).astype(str)  # noqa: E731
     rest = dr14[~key(dr14).isin(set(key(pairs)))]
-    path = out / "dr14_without_cutout.csv"
-    rest.to_csv(path, index=False)
-    return path
+    paths = (out / "pairs.csv", out / "dr14_without_cutout.csv")
+    for df, path in zip((pairs, rest), paths):
+        df.head(limit).to_csv(path, index=False)
+    return paths
 
 
-def build_data(pairs_dir: Path, dr14_csv: Path, work: Path) -> dict[str, dict[str, list[records.SkyObject]]]:
+def build_data(pairs_dir: Path, dr14_csv: Path, work: Path,
+               limit: int | None = None) -> dict[str, dict[str, list[records.SkyObject]]]:
     from ingest.skyserver_import import import_export
 
+    pairs_csv, rest_csv = tables(dr14_csv, pairs_dir / "pairs.csv", work, limit)
     pairs_out = work / "pairs_imported"
-    import_export(str(pairs_dir / "pairs.csv"), str(pairs_dir / "images"), str(pairs_out), cutout_scale=PAIRS_SCALE)
+    import_export(str(pairs_csv), str(pairs_dir / "images"), str(pairs_out), cutout_scale=PAIRS_SCALE)
     pairs = {s: list(records.read_split(pairs_out, s)) for s in c.SPLITS}
     sim_out = work / "sim_imported"
-    import_export(str(rows_without_cutout(dr14_csv, pairs_dir / "pairs.csv", work)), None, str(sim_out),
-                  simulate_missing_images=True, fractions=(1.0, 0.0, 0.0))
+    import_export(str(rest_csv), None, str(sim_out), simulate_missing_images=True, fractions=(1.0, 0.0, 0.0))
     simulated = list(records.read_split(sim_out, "train"))
     sets = {"pairs": pairs, "mixed": {**pairs, "train": pairs["train"] + simulated}}
     for name, split in sets.items():
@@ -90,13 +92,14 @@ def main(argv: list[str] | None = None) -> str:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--limit", type=int, help="use only the first N pairs and N other DR14 rows (smoke tests)")
     p.add_argument("--no-write", action="store_true")
     args = p.parse_args(argv)
     per_model: dict[str, list[dict[str, float]]] = {}
     encoder = str(Path(args.image_encoder).resolve())
     with tempfile.TemporaryDirectory(prefix="bench-real-fusion-") as tmp:
         work = Path(tmp)
-        sets = build_data(Path(args.pairs), Path(args.dr14), work)
+        sets = build_data(Path(args.pairs), Path(args.dr14), work, args.limit)
         test = sets["pairs"]["test"]
         for seed in args.seeds:
             for name in args.variants:
@@ -110,7 +113,8 @@ def main(argv: list[str] | None = None) -> str:
                     per_model.setdefault(f"{model} ({label})", []).append(s)
         n_train = {k: len(v["train"]) for k, v in sets.items()}
     command = (f"python benchmarks/real_fusion.py --image-encoder {args.image_encoder} "
-               f"--seeds {' '.join(map(str, args.seeds))} --epochs {args.epochs}")
+               f"--seeds {' '.join(map(str, args.seeds))} --epochs {args.epochs}"
+               + (f" --limit {args.limit}" if args.limit else ""))
     note = (f"Test: the real pairs' objid-hash test split, {len(test)} objects with REAL DR14 photometry and REAL "
             "SDSS cutouts (each the object's own in most cases, else a same-class neighbour's; see "
             f"../shared/data/README.md). Train: {n_train['pairs']} real pairs, or those plus "

@@ -121,3 +121,45 @@ def test_predict_and_serving_on_real_cutouts(fused_run, tmp_path):
     example = records.to_example(obj).SerializeToString()
     by_example = loaded.signatures["serving_default"](examples=tf.constant([example]))["probabilities"].numpy()[0]
     assert np.allclose(by_example, probs[0], atol=1e-5)
+
+
+def _means(body: str, row_start: str) -> list[float]:
+    row = next(line for line in body.splitlines() if line.startswith(row_start))
+    return [float(cell.split("±")[0]) for cell in row.strip("|").split("|")[1:] if "±" in cell]
+
+
+def test_realism_benchmark_on_a_few_real_pairs(tmp_path):
+    from benchmarks import realism
+
+    if not (SHARED / "real_pairs" / "pairs.csv").exists():
+        pytest.skip("real pairs not found (CI provides ../shared)")
+    sheet = tmp_path / "sheet.png"
+    body = realism.main(["--per-class", "12", "--sheet", str(sheet), "--no-write"])
+    assert sheet.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for row in ("| real-vs-simulated CNN discriminator AUC", "| logistic regression"):
+        line = next(x for x in body.splitlines() if x.startswith(row))
+        before, after = (float(v) for v in line.strip("|").split("|")[1:])
+        assert 0.0 <= before <= 1.0 and 0.0 <= after <= 1.0
+    assert "| STAR | central_fwhm_px |" in body and "REAL SkyServer cutout" in body
+
+
+def test_sim_to_real_benchmark_on_the_real_slice(real_slice, sim300):
+    from benchmarks import sim_to_real
+
+    body = sim_to_real.main(["--real", str(real_slice), "--sim", f"tiny={sim300}", "--seeds", "0", "--epochs", "1",
+                             "--no-write"])
+    for name in ("| real |", "| simulated (tiny) |"):
+        means = _means(body, name)
+        assert len(means) == 4 and all(0.0 <= m <= 1.0 for m in means), body
+
+
+def test_real_fusion_benchmark_on_a_few_pairs(encoder_run):
+    from benchmarks import real_fusion
+
+    encoder = str(encoder_run[0] / "serving" / ENCODER_MODEL_NAME)
+    body = real_fusion.main(["--image-encoder", encoder, "--variants", "fusion, real-pixel encoder frozen (pairs)",
+                             "--seeds", "0", "--epochs", "1", "--limit", "150", "--no-write"])
+    for name in ("| fusion, real-pixel encoder frozen (pairs) |", "| HistGradientBoosting (pairs + simulated) |"):
+        means = _means(body, name)
+        assert len(means) == 8 and all(0.0 <= m <= 1.0 for m in means), body
+    assert "REAL DR14 photometry and REAL SDSS cutouts" in body and "SIMULATED cutouts" in body
