@@ -15,6 +15,7 @@ alone is given beside it.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import os
 import sys
@@ -108,6 +109,10 @@ def sheet(real: list[bytes], before: list[bytes], after: list[bytes], labels: np
     plt.close(fig)
 
 
+def _fmt(value) -> str:
+    return ", ".join(f"{v:.3g}" for v in value) if isinstance(value, tuple) else f"{value:.3g}"
+
+
 def _q(v: np.ndarray) -> str:
     lo, mid, hi = np.percentile(v, (25, 50, 75))
     return f"{mid:.2f} [{lo:.2f}, {hi:.2f}]"
@@ -133,13 +138,20 @@ def main(argv: list[str] | None = None) -> str:
                          + " |")
     dist = {k: cal.distance(sample.real, stats[k], sample.labels) for k in models}
     auc = {k: (cnn_auc(real, sims[k]), stats_auc(sample.real, stats[k])) for k in models}
+    params = ["| parameter | before (uncalibrated) | after (ingest/image_calibration.json) |", "|---|---|---|"]
+    for field in dataclasses.fields(ImageModel):
+        b, a = getattr(models["before"], field.name), getattr(models["after"], field.name)
+        params.append(f"| {field.name} | {_fmt(b)} | {_fmt(a)} |")
     command = f"python benchmarks/realism.py --per-class {args.per_class}"
     body = (header(command)
             + f"\n{len(sample.labels)} real pairs (seed {SAMPLE_SEED}, not the calibration's sample): each REAL "
             "SkyServer cutout beside a simulated cutout of the same object from its DR14 photometry. "
             "Median [quartiles] of what `ingest/image_stats.py` measures on the 8-bit JPEG (sky noise and peak in "
             "grey levels, FWHM and neighbours in contract pixels, colours in magnitudes from the channel ratios). "
-            f"Side-by-side sheet: `{os.path.relpath(args.sheet, REPO)}`.\n\n"
+            f"Side-by-side sheet: `{os.path.relpath(args.sheet, REPO)}`. 'before' renders with the uncalibrated "
+            "ImageModel() (the earlier stretch, Q, noise and colour balance, no neighbours; its seeing is log-normal "
+            "around 1.4\" where 489a575 drew it uniformly in 1.0-1.8\"); 'after' with the fitted parameters "
+            "(`python -m ingest.calibrate_images`, fitted on 450 other pairs).\n\n" + "\n".join(params) + "\n\n"
             "| realism | simulated before | simulated after |\n|---|---|---|\n"
             f"| quartile distance to real (calibration objective, lower is better) | {dist['before']:.1f} | "
             f"{dist['after']:.1f} |\n"
