@@ -53,7 +53,7 @@ def _neighbours(k: int, rng: np.random.Generator, model: ImageModel) -> tuple[Ne
         angle = rng.uniform(0, 2 * np.pi)
         dist = rng.uniform(*HALO_DISTANCE_PX)
         out.append(Neighbour(float(dist * np.cos(angle)), float(dist * np.sin(angle)),
-                             float(rng.uniform(*HALO_R_MAG)), float(rng.normal(0.5, 0.3)), 0.2))
+                             float(rng.uniform(*HALO_R_MAG)), float(rng.normal(0.5, 0.3)), 0.2, halo=True))
     return tuple(out)
 
 

@@ -30,6 +30,7 @@ ELECTRONS_PER_NMGY = {"g": 900.0, "r": 940.0, "i": 640.0}
 SKY_MAG_ARCSEC2 = {"g": 21.9, "r": 20.9, "i": 20.2}
 JPEG_QUALITY = 90
 GSPARAMS = galsim.GSParams(folding_threshold=1e-2, maxk_threshold=2e-3, maximum_fft_size=4096)
+HALO_BETA = 1.6  # Moffat index of a bright star's wings: a power law ~r^-3.2, far broader than the core's beta=3
 CALIBRATION_FILE = Path(__file__).with_name("image_calibration.json")
 
 
@@ -66,6 +67,7 @@ class Neighbour:
     g_r: float
     r_i: float
     hlr: float = 0.0  # arcsec; 0 for a star
+    halo: bool = False  # a bright star whose scattered-light wings matter more than its core
 
 
 @dataclass(frozen=True)
@@ -116,9 +118,18 @@ def _neighbour_images(m: Morphology) -> dict[str, np.ndarray]:
     out = {b: np.zeros((c.IMAGE_SIZE, c.IMAGE_SIZE)) for b in RENDER_BANDS}
     psf = galsim.Moffat(beta=3.0, fwhm=m.seeing_fwhm, gsparams=GSPARAMS)
     for nb in m.neighbours:
-        prof = galsim.Exponential(half_light_radius=nb.hlr, gsparams=GSPARAMS) if nb.hlr > 0 else galsim.DeltaFunction()
-        img = galsim.Convolve(prof, psf, gsparams=GSPARAMS).drawImage(
-            nx=c.IMAGE_SIZE, ny=c.IMAGE_SIZE, scale=c.PIXEL_SCALE_ARCSEC, offset=(nb.dx, nb.dy)).array
+        if nb.halo:
+            prof, method = galsim.Moffat(beta=HALO_BETA, fwhm=m.seeing_fwhm, gsparams=GSPARAMS), "no_pixel"
+        elif nb.hlr > 0:
+            prof = galsim.Convolve(galsim.Exponential(half_light_radius=nb.hlr, gsparams=GSPARAMS), psf,
+                                   gsparams=GSPARAMS)
+            method = "auto"
+        else:
+            # A star is the PSF itself: drawn directly, a bright one off the edge (a halo) cannot wrap around
+            # the FFT box into the field as a row of dots.
+            prof, method = psf, "no_pixel"
+        img = prof.drawImage(nx=c.IMAGE_SIZE, ny=c.IMAGE_SIZE, scale=c.PIXEL_SCALE_ARCSEC, offset=(nb.dx, nb.dy),
+                             method=method).array
         mags = {"g": nb.r_mag + nb.g_r, "r": nb.r_mag, "i": nb.r_mag - nb.r_i}
         for b in RENDER_BANDS:
             out[b] += nanomaggies(mags[b]) * img
