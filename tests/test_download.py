@@ -58,7 +58,8 @@ class FakeSkyServer(BaseHTTPRequestHandler):
             cls.cutout_calls.append((self.path, 200))
             w = int(q["width"][0])
             buf = io.BytesIO()
-            Image.fromarray(np.full((w, w, 3), 40, np.uint8)).save(buf, format="JPEG")
+            sky = np.random.default_rng(w).integers(20, 60, (w, w, 3), dtype=np.uint8)  # a flat image is refused
+            Image.fromarray(sky).save(buf, format="JPEG")
             return self._send(200, buf.getvalue(), "image/jpeg")
         return self._send(404, b"", "text/plain")
 

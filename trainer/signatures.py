@@ -20,7 +20,9 @@ def _predict(model: tf.keras.Model, transformed: dict[str, tf.Tensor]) -> dict[s
     feats = dict(transformed)
     if f.IMAGE_XF in model.input_names:
         feats[f.IMAGE_XF] = to_pixels(feats[f.IMAGE_XF])
-    probs = model(model_inputs(model, feats))
+    # training=False explicitly: tf_keras's RandomFlip defaults to training=True when no phase is set, so a bare
+    # call would flip served images at random.
+    probs = model(model_inputs(model, feats), training=False)
     class_id = tf.argmax(probs, axis=1)
     return {
         "probabilities": probs,
