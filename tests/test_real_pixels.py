@@ -163,3 +163,37 @@ def test_real_fusion_benchmark_on_a_few_pairs(encoder_run):
         means = _means(body, name)
         assert len(means) == 8 and all(0.0 <= m <= 1.0 for m in means), body
     assert "REAL DR14 photometry and REAL SDSS cutouts" in body and "SIMULATED cutouts" in body
+
+
+@pytest.fixture(scope="module")
+def real_pairs_records(tmp_path_factory) -> Path:
+    """The real pairs (DR14 photometry + their real cutouts at 0.4"/px), imported with the importer's hash split."""
+    if not (SHARED / "real_pairs" / "pairs.csv").exists():
+        pytest.skip("real pairs not found (CI provides ../shared)")
+    from ingest.skyserver_import import import_export
+
+    out = tmp_path_factory.mktemp("real_pairs")
+    report = import_export(str(SHARED / "real_pairs" / "pairs.csv"), str(SHARED / "real_pairs" / "images"), str(out),
+                           cutout_scale=0.4)
+    assert report.rejected == 0
+    return out
+
+
+def test_on_real_pixels_fusion_is_no_worse_than_tabular_only(real_pairs_records, tmp_path):
+    """The guard of the "Real pixels" issue: the image branch, trained on real cutouts, must not hurt.
+
+    Both models go through the pipeline on the same real records (one pipeline root, Transform shared) and are
+    compared on the Evaluator's own eval-split accuracy. BENCHMARKS.md has the 3-seed test-split table.
+    """
+    from evaluation import results
+
+    accuracy = {}
+    for kind in ("tabular", "fusion"):
+        proc = run_pipeline(real_pairs_records, tmp_path, "--model", kind, "--epochs", "15")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        store = md.open_store(str(tmp_path / "md.sqlite"))
+        evaluator = md.latest_node_runs(store, PIPELINE_NAME)["Evaluator"]
+        evaluation = md.artifacts(store, evaluator.execution.id, "evaluation")[0]
+        accuracy[kind] = results.load(evaluation.uri).candidate.accuracy
+    assert accuracy["fusion"] >= accuracy["tabular"], accuracy
+    assert accuracy["tabular"] > 0.9  # both learned: the comparison is between working models
