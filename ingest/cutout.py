@@ -5,9 +5,10 @@ A cutout has a pixel scale. Resizing a whole 128 px SkyServer file (0.4"/px,
 neighbours crowd in, and a model trained at the contract's scale misreads
 them. So the rule is: take the centred square that covers the contract's
 field at the file's own scale, and resample only that square (by the scale
-ratio) to the contract's pixels. Import, the simulator's checks, `predict.py`
-and the benchmarks all call `to_contract`; the serving signatures accept only
-contract-geometry JPEGs and say so, so there is one place where geometry is made.
+ratio) to the contract's pixels. Import (`ingest import`, `ingest cutouts`),
+`predict.py`, the image calibration and the benchmarks all call `to_contract`;
+the serving signatures accept only contract-geometry JPEGs and say so, so
+there is one place where geometry is made.
 """
 
 from __future__ import annotations
@@ -67,20 +68,14 @@ def crop_box(width: int, height: int, scale_arcsec: float) -> tuple[float, float
     return (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
 
 
-def to_contract_image(img: Image.Image, scale_arcsec: float, name: str = "cutout") -> Image.Image:
-    """RGB image of the contract's size and scale; alpha is dropped onto black (the sky), not kept."""
-    check_geometry(img.width, img.height, scale_arcsec, name)
+def _flatten_alpha(img: Image.Image) -> Image.Image:
+    """RGB; transparent pixels become black sky, not white."""
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
         flat = Image.new("RGB", rgba.size, (0, 0, 0))
         flat.paste(rgba, mask=rgba.getchannel("A"))
-        img = flat
-    img = img.convert("RGB")
-    size = (c.IMAGE_SIZE, c.IMAGE_SIZE)
-    if img.size == size and abs(scale_arcsec - c.PIXEL_SCALE_ARCSEC) < 1e-9:
-        return img
-    # Lanczos over the fractional box: one resampling, by the scale ratio, of the centred field only.
-    return img.resize(size, Image.LANCZOS, box=crop_box(img.width, img.height, scale_arcsec))
+        return flat
+    return img.convert("RGB")
 
 
 def check_content(img: Image.Image, name: str = "cutout") -> None:
@@ -96,10 +91,14 @@ def to_contract(raw: bytes, scale_arcsec: float = SKYSERVER_SCALE_ARCSEC, name: 
     img = decode(raw, name)
     check_geometry(img.width, img.height, scale_arcsec, name)
     check_content(img, name)
-    if (img.format == "JPEG" and img.mode == "RGB" and img.size == (c.IMAGE_SIZE, c.IMAGE_SIZE)
-            and abs(scale_arcsec - c.PIXEL_SCALE_ARCSEC) < 1e-9):
+    size = (c.IMAGE_SIZE, c.IMAGE_SIZE)
+    in_contract = img.size == size and abs(scale_arcsec - c.PIXEL_SCALE_ARCSEC) < 1e-9
+    if in_contract and img.format == "JPEG" and img.mode == "RGB":
         return raw
-    out = to_contract_image(img, scale_arcsec, name)
+    out = _flatten_alpha(img)
+    if not in_contract:
+        # Lanczos over the fractional box: one resampling, by the scale ratio, of the centred field only.
+        out = out.resize(size, Image.LANCZOS, box=crop_box(img.width, img.height, scale_arcsec))
     buf = io.BytesIO()
     out.save(buf, format="JPEG", quality=JPEG_QUALITY)
     return buf.getvalue()
