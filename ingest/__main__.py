@@ -16,20 +16,39 @@ from ingest.cutout import SKYSERVER_SCALE_ARCSEC  # noqa: E402
 
 
 def _report(run: Callable[[], Any]) -> int:
-    """Runs an import; prints its accounting line, or the error (exit 2) naming the file and what is wrong."""
+    """Runs an import and prints its accounting; exit 2 naming the file and what is wrong, 1 if nothing was accepted."""
     try:
         report = run()
     except (OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(report.line())
+    for note in report.notes:
+        print(f"note: {note}")
     print("splits: " + " ".join(f"{k}={v}" for k, v in report.splits.items()) + f"; rejects: {report.rejects_path}")
+    if report.written == 0:
+        print(f"error: no row was accepted ({report.read} read); the reasons are in {report.rejects_path}, e.g.:",
+              file=sys.stderr)
+        for reason, detail in _first_of_each_reason(report.rejects_path).items():
+            print(f"  {reason}: {detail}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _first_of_each_reason(rejects_csv: str) -> dict[str, str]:
+    import csv
+
+    first: dict[str, str] = {}
+    with open(rejects_csv, newline="") as f:
+        for row in csv.DictReader(f):
+            first.setdefault(row["reason"], row["detail"])
+    return first
 
 
 def _output_args(p: argparse.ArgumentParser) -> None:
     """What both imports share: where records go, the cutouts' pixel scale, the split fractions."""
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help="records folder; written whole or not at all")
+    p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out whole (never merged)")
     p.add_argument("--cutout-scale", type=float, default=SKYSERVER_SCALE_ARCSEC, metavar="ARCSEC_PER_PX",
                    help="pixel scale of the cutout files (SkyServer's default 0.396; the shared real cutouts are 0.4); "
                         "each is centre-cropped to the contract's 25.3\" field and resampled to 64 px")
@@ -51,7 +70,7 @@ def _import(argv: list[str]) -> int:
     _output_args(p)
     args = p.parse_args(argv)
     return _report(lambda: import_export(args.csv, args.images, args.out, args.simulate_missing_images, args.seed,
-                                         args.splits, args.cutout_scale))
+                                         args.splits, args.cutout_scale, args.overwrite))
 
 
 def _cutouts(argv: list[str]) -> int:
@@ -66,7 +85,7 @@ def _cutouts(argv: list[str]) -> int:
     _output_args(p)
     args = p.parse_args(argv)
     return _report(lambda: import_cutouts(args.labels, args.images, args.out, args.cutout_scale, args.per_class,
-                                          tuple(args.splits)))
+                                          tuple(args.splits), args.overwrite))
 
 
 def _download(argv: list[str]) -> int:
@@ -76,7 +95,8 @@ def _download(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="python -m ingest download", description=doc,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=1000)
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help="records folder; written whole or not at all")
+    p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out whole (never merged)")
     p.add_argument("--mix", choices=("dr", "balanced"), default="dr")
     p.add_argument("--base-url", default=DEFAULT_BASE_URL)
     p.add_argument("--rate", type=float, default=2.0, help="requests per second at most")
@@ -91,8 +111,13 @@ def _download(argv: list[str]) -> int:
 
 def _simulate(argv: list[str]) -> int:
     from ingest.simulate import main as simulate_main
+    from ingest.staging import OutputExists
 
-    simulate_main(argv)
+    try:
+        simulate_main(argv)
+    except OutputExists as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -16,20 +16,23 @@ import collections
 from pathlib import Path
 
 from ingest import contract as c
+from ingest.columns import read_rows
 from ingest.cutout import SKYSERVER_SCALE_ARCSEC
 from ingest.provenance import LABELLED_CUTOUTS
-from ingest.skyserver_import import ImportReport, RowRejected, find_image, finish, load_cutout, read_rows
+from ingest.skyserver_import import ImportReport, RowRejected, find_image, finish, load_cutout
+from ingest.staging import check_target
 
 REQUIRED = (c.OBJID, c.LABEL)
 
 
 def import_cutouts(labels_csv: str, images_dir: str, out_dir: str,
                    cutout_scale: float = SKYSERVER_SCALE_ARCSEC, per_class: int | None = None,
-                   fractions: tuple[float, ...] = c.DEFAULT_SPLIT_FRACTIONS) -> ImportReport:
+                   fractions: tuple[float, ...] = c.DEFAULT_SPLIT_FRACTIONS, overwrite: bool = False) -> ImportReport:
     """`per_class` keeps the first N accepted rows of each class (a small slice for tests); the rest is not read."""
     from ingest.records import image_only  # imports TensorFlow
 
     csv_p, img_dir, out = Path(labels_csv), Path(images_dir), Path(out_dir)
+    check_target(out, overwrite)
     header, rows = read_rows(csv_p, required=REQUIRED)
     if per_class is not None:
         taken: collections.Counter = collections.Counter()
@@ -63,4 +66,4 @@ def import_cutouts(labels_csv: str, images_dir: str, out_dir: str,
         objs.append(image_only(objid, jpeg, label))
     return finish(objs, rejects, len(rows), header, out, fractions, {
         "kind": LABELLED_CUTOUTS, "source_csv": str(csv_p), "images": str(img_dir), "simulated_images": 0,
-        "cutout_scale_arcsec": cutout_scale})
+        "cutout_scale_arcsec": cutout_scale}, overwrite=overwrite)

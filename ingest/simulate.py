@@ -73,17 +73,21 @@ def sample_catalogue(n: int, seed: int, class_mix: dict[str, float] | None = Non
 
 
 def simulate(n: int, seed: int, out_dir: str, workers: int | None = None,
-             fractions: Sequence[float] = c.DEFAULT_SPLIT_FRACTIONS, preview: str | None = None) -> dict[str, int]:
+             fractions: Sequence[float] = c.DEFAULT_SPLIT_FRACTIONS, preview: str | None = None,
+             overwrite: bool = False) -> dict[str, int]:
     from ingest.records import SkyObject, write_all  # imports TensorFlow: only when writing
+    from ingest.staging import check_target, staged
 
+    check_target(Path(out_dir), overwrite)
     objids, ra, dec, labels, mags, z = sample_catalogue(n, seed)
     jpegs = render_cutouts(labels, mags, z, seed, workers)
     objs = [SkyObject(objids[k], float(ra[k]), float(dec[k]), {b: float(mags[k, j]) for j, b in enumerate(c.BANDS)},
                       float(z[k]), jpegs[k], str(labels[k])) for k in range(n)]
-    counts = write_all(objs, out_dir, fractions)
-    Path(out_dir, SIMULATED_MARKER).write_text(
-        f"Simulated data (not real observations): n={n} seed={seed}.\n"
-        "Photometry drawn from a mixture fitted to real SDSS DR14 statistics; cutouts rendered with GalSim.\n")
+    with staged(out_dir, overwrite) as tmp:
+        counts = write_all(objs, tmp, fractions)
+        Path(tmp, SIMULATED_MARKER).write_text(
+            f"Simulated data (not real observations): n={n} seed={seed}.\n"
+            "Photometry drawn from a mixture fitted to real SDSS DR14 statistics; cutouts rendered with GalSim.\n")
     if preview:
         from ingest.preview import contact_sheet
 
@@ -100,9 +104,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--splits", type=float, nargs=3, default=c.DEFAULT_SPLIT_FRACTIONS,
                    metavar=("TRAIN", "EVAL", "TEST"))
     p.add_argument("--preview", default=None, help="also write a PNG sheet of sample cutouts per class")
+    p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out whole")
     args = p.parse_args(argv)
     t0 = time.time()
-    counts = simulate(args.n, args.seed, args.out, args.workers, args.splits, args.preview)
+    counts = simulate(args.n, args.seed, args.out, args.workers, args.splits, args.preview, args.overwrite)
     print(f"simulated {args.n} objects in {time.time() - t0:.1f}s -> {args.out} "
           + " ".join(f"{k}={v}" for k, v in counts.items()))
 

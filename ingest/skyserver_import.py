@@ -2,15 +2,21 @@
 
     python -m ingest import --csv export.csv --images cutouts/ --out data/mine [--simulate-missing-images]
 
-Keys and cutout names. SkyServer objids are exact 64-bit integers, but many
-tools write them as floats (1.23764870457714E+018), which collide. An objid
-written as plain digits is the key, and its cutout is `<objid>.jpg`. Any other
-objid is inexact: the key becomes `J<ra>±<dec>` (5 decimals, from the exact
-coordinates) and the cutout is `<key>.jpg`. Either way `row<N>.jpg`, N the
-1-based data row, is accepted too. `.jpeg` and `.png` work as well.
+Columns may use another dialect's names (ingest/columns.py: Kaggle SDSS17's
+obj_ID/alpha/delta, SpecPhotoAll's modelMag_*); the mapping used is printed.
+
+Keys and cutout names (ingest/keys.py). An objid written as plain digits that
+no other row shares at another position is the key, and its cutout is
+`<objid>.jpg`. Any other objid (float notation, or one id at several positions:
+rounded through float64) is inexact: the key becomes `J<ra>±<dec>` (5 decimals)
+and the cutout `<key>.jpg`. Either way `row<N>.jpg`, N the 1-based data row,
+is accepted too, as are `.jpeg` and `.png`. The same id within 1" is the same
+object listed twice: rejected as `duplicate_objid`.
 
 Nothing is dropped silently: every row is written or rejected, and rejects
-go to `<out>/rejects.csv` with the line, field and reason.
+go to `<out>/rejects.csv` with the line, field and reason. The output folder
+appears only when complete (ingest/staging.py); a non-empty one is replaced
+only with --overwrite.
 """
 
 from __future__ import annotations
@@ -19,21 +25,23 @@ import collections
 import csv
 import json
 import math
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ingest import contract as c
+from ingest.columns import Header, read_rows
 from ingest.cutout import SKYSERVER_SCALE_ARCSEC, CutoutRejected, to_contract
+from ingest.keys import Row, assign_keys, object_key
 from ingest.provenance import IMPORT_SUMMARY
+from ingest.staging import check_target, staged
 
 REQUIRED = (c.OBJID, c.RA, c.DEC, *c.BANDS, c.LABEL, c.REDSHIFT)
 SENTINELS = (-9999.0, 99.0, -99.0, 9999.0)
 IMAGE_EXTS = (".jpg", ".jpeg", ".png")
-EXACT_OBJID = re.compile(r"^\d{1,20}$")
+REJECTS_FILE = "rejects.csv"
 
 
 class RowRejected(Exception):
@@ -50,27 +58,14 @@ class ImportReport:
     by_reason: dict[str, int]
     splits: dict[str, int]
     rejects_path: str
+    simulated_images: int = 0
+    notes: list[str] = field(default_factory=list)  # what the user should know: renamed columns, re-keyed ids
 
     def line(self) -> str:
         reasons = ", ".join(f"{k}={v}" for k, v in sorted(self.by_reason.items())) or "none"
-        return f"read {self.read}, written {self.written}, rejected {self.rejected} (by reason: {reasons})"
-
-
-def read_rows(csv_path: Path,
-              required: Sequence[str] = REQUIRED) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    """(original header, [(file line number, row keyed by lower-case column)]); skips SkyServer's '#Table1' lines."""
-    with open(csv_path, newline="", encoding="utf-8-sig") as f:
-        lines = [(n, text) for n, text in enumerate(f, start=1) if not text.startswith("#") and text.strip()]
-    if not lines:
-        raise ValueError(f"{csv_path}: no header row")
-    reader = csv.reader(text for _, text in lines)
-    header = next(reader)
-    keys = [h.strip().lower() for h in header]
-    missing = [k for k in required if k not in keys]
-    if missing:
-        raise ValueError(f"{csv_path} line {lines[0][0]}: missing column(s) {missing}; header is {header}")
-    rows = [(lines[k + 1][0], dict(zip(keys, values))) for k, values in enumerate(reader)]
-    return header, rows
+        simulated = f"; {self.simulated_images} of {self.written} cutouts SIMULATED" if self.simulated_images else ""
+        return (f"read {self.read}, written {self.written}, rejected {self.rejected} (by reason: {reasons})"
+                + simulated)
 
 
 def _float(row: dict[str, str], field: str, lo: float, hi: float, reason: str) -> float:
@@ -84,11 +79,6 @@ def _float(row: dict[str, str], field: str, lo: float, hi: float, reason: str) -
     if not lo <= value <= hi:
         raise RowRejected(reason, field, f"{value} outside plausible range [{lo}, {hi}]")
     return value
-
-
-def object_key(objid_text: str, ra: float, dec: float) -> str:
-    text = objid_text.strip()
-    return text if EXACT_OBJID.match(text) else f"J{ra:.5f}{dec:+.5f}"
 
 
 def find_image(images_dir: Path | None, key: str, data_row: int) -> Path | None:
@@ -116,42 +106,61 @@ def parse_features(row: dict[str, str]) -> tuple[dict[str, float], float]:
     return mags, _float(row, c.REDSHIFT, *c.REDSHIFT_RANGE, "bad_redshift")
 
 
-def parse_row(row: dict[str, str]) -> tuple[str, float, float, dict[str, float], float, str]:
+def parse_row(row: dict[str, str]) -> tuple[float, float, dict[str, float], float, str]:
     ra = _float(row, c.RA, *c.RA_RANGE, "bad_coordinates")
     dec = _float(row, c.DEC, *c.DEC_RANGE, "bad_coordinates")
     mags, z = parse_features(row)
     label = (row.get(c.LABEL) or "").strip().upper()
     if label not in c.CLASS_NAMES:
         raise RowRejected("unknown_class", c.LABEL, f"{row.get(c.LABEL)!r} is not one of {list(c.CLASS_NAMES)}")
-    return object_key(row.get(c.OBJID) or "", ra, dec), ra, dec, mags, z, label
+    return ra, dec, mags, z, label
+
+
+Rejects = list[tuple[int, dict[str, str], RowRejected]]
+
+
+def _reject(rejects: Rejects, csv_name: str, line: int, row: dict[str, str], r: RowRejected) -> None:
+    r.detail = f"{csv_name} line {line}, field '{r.field}': {r.detail}"
+    rejects.append((line, row, r))
 
 
 def import_export(csv_path: str, images_dir: str | None, out_dir: str, simulate_missing_images: bool = False,
                   seed: int = 0, fractions: Sequence[float] = c.DEFAULT_SPLIT_FRACTIONS,
-                  cutout_scale: float = SKYSERVER_SCALE_ARCSEC) -> ImportReport:
+                  cutout_scale: float = SKYSERVER_SCALE_ARCSEC, overwrite: bool = False) -> ImportReport:
     from ingest.records import SkyObject  # imports TensorFlow
 
     csv_p, out = Path(csv_path), Path(out_dir)
+    check_target(out, overwrite)
     img_dir = Path(images_dir) if images_dir else None
-    header, rows = read_rows(csv_p)
-    accepted: list[tuple[str, float, float, dict[str, float], float, str, bytes | None]] = []
-    rejects: list[tuple[int, dict[str, str], RowRejected]] = []
-    seen: dict[str, int] = {}
-    for data_row, (line, row) in enumerate(rows, start=1):
+    header, rows = read_rows(csv_p, REQUIRED)
+    rejects: Rejects = []
+    parsed: dict[int, tuple[float, float, dict[str, float], float, str]] = {}
+    for k, (line, row) in enumerate(rows):
         try:
-            key, ra, dec, mags, z, label = parse_row(row)
-            if key in seen:
-                raise RowRejected("duplicate_objid", c.OBJID, f"key {key} already read at line {seen[key]}")
-            path = find_image(img_dir, key, data_row)
+            parsed[k] = parse_row(row)
+        except RowRejected as r:
+            _reject(rejects, csv_p.name, line, row, r)
+    order = sorted(parsed)
+    keys = assign_keys([Row(rows[k][0], rows[k][1].get(c.OBJID) or "", parsed[k][0], parsed[k][1]) for k in order])
+    accepted: list[tuple[str, float, float, dict[str, float], float, str, bytes | None]] = []
+    for j, k in enumerate(order):
+        line, row = rows[k]
+        try:
+            if j in keys.duplicate:
+                raise RowRejected("duplicate_objid", c.OBJID, keys.duplicate[j])
+            key = keys.key[j]
+            path = find_image(img_dir, key, k + 1)
             if path is None and not simulate_missing_images:
-                raise RowRejected("no_image", c.IMAGE, f"no {key}.jpg or row{data_row}.jpg in {img_dir}")
+                rekeyed = key != object_key(row[c.OBJID], *parsed[k][:2])
+                shared = (f"; objid {row[c.OBJID].strip()} is shared by objects at different positions, so "
+                          "this cutout must be named by position") if rekeyed else ""
+                raise RowRejected("no_image", c.IMAGE, f"no {key}.jpg or row{k + 1}.jpg in {img_dir}{shared}")
             jpeg = load_cutout(path, cutout_scale) if path is not None else None
         except RowRejected as r:
-            r.detail = f"{csv_p.name} line {line}, field '{r.field}': {r.detail}"
-            rejects.append((line, row, r))
+            _reject(rejects, csv_p.name, line, row, r)
             continue
-        seen[key] = line
-        accepted.append((key, ra, dec, mags, z, label, jpeg))
+        accepted.append((key, *parsed[k], jpeg))
+    rejects.sort(key=lambda t: t[0])
 
     missing = [k for k, a in enumerate(accepted) if a[6] is None]
     if missing:
@@ -163,28 +172,41 @@ def import_export(csv_path: str, images_dir: str | None, out_dir: str, simulate_
         for k, jpeg in zip(missing, jpegs):
             accepted[k] = (*accepted[k][:6], jpeg)
 
+    notes = []
+    if keys.inexact:
+        n_rows = sum(keys.inexact.values())
+        notes.append(f"{n_rows} objects share {len(keys.inexact)} objids at different positions (ids rounded "
+                     "through float64?): keyed by position J<ra><dec> instead, not rejected")
     objs = [SkyObject(key, ra, dec, mags, z, jpeg, label) for key, ra, dec, mags, z, label, jpeg in accepted]
     return finish(objs, rejects, len(rows), header, out, fractions, {
         "source_csv": str(csv_p), "images": str(img_dir), "simulated_images": len(missing),
-        "cutout_scale_arcsec": cutout_scale})
+        "cutout_scale_arcsec": cutout_scale, "inexact_objids": dict(list(keys.inexact.items())[:100]),
+        "objects_keyed_by_position": sum(keys.inexact.values())}, notes, overwrite)
 
 
-def finish(objs: list, rejects: list[tuple[int, dict[str, str], RowRejected]], read: int, header: list[str],
-           out: Path, fractions: Sequence[float], summary: dict) -> ImportReport:
-    """Writes records, rejects.csv and the summary; checks read = written + rejected on every run."""
+def finish(objs: list, rejects: Rejects, read: int, header: Header, out: Path, fractions: Sequence[float],
+           summary: dict, notes: list[str] | None = None, overwrite: bool = False) -> ImportReport:
+    """Writes records, rejects.csv and the summary into a staged folder that becomes `out` only when complete.
+
+    Checks read = written + rejected on every run; with nothing accepted the folder still holds the rejects.
+    """
     from ingest.records import write_all  # imports TensorFlow
 
-    out.mkdir(parents=True, exist_ok=True)
-    splits = write_all(objs, out, fractions)
-    rejects_path = out / "rejects.csv"
-    with open(rejects_path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["line", "reason", "field", "detail", *header])
-        for line, row, r in rejects:
-            w.writerow([line, r.reason, r.field, r.detail, *row.values()])
+    notes = list(notes or [])
+    if header.renamed():
+        notes.insert(0, f"columns read under other names: {header.describe()}")
     by_reason = dict(collections.Counter(r.reason for _, _, r in rejects))
-    report = ImportReport(read, len(objs), len(rejects), by_reason, splits, str(rejects_path))
-    if report.read != report.written + report.rejected:
-        raise AssertionError(f"row accounting broken: {report.line()}")
-    (out / IMPORT_SUMMARY).write_text(json.dumps({**report.__dict__, **summary}, indent=1))
+    with staged(out, overwrite) as tmp:
+        splits = write_all(objs, tmp, fractions)
+        with open(tmp / REJECTS_FILE, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["line", "reason", "field", "detail", *header.original])
+            for line, row, r in rejects:
+                w.writerow([line, r.reason, r.field, r.detail, *row.values()])
+        report = ImportReport(read, len(objs), len(rejects), by_reason, splits, str(out / REJECTS_FILE),
+                              summary.get("simulated_images", 0), notes)
+        if report.read != report.written + report.rejected:
+            raise AssertionError(f"row accounting broken: {report.line()}")
+        (tmp / IMPORT_SUMMARY).write_text(json.dumps(
+            {**report.__dict__, **summary, "column_mapping": header.mapping}, indent=1))
     return report

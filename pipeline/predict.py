@@ -26,7 +26,9 @@ if __package__ in (None, ""):
 
 from ingest import contract as c  # noqa: E402
 from ingest import skyserver_import as sky  # noqa: E402
+from ingest.columns import read_rows  # noqa: E402
 from ingest.cutout import SKYSERVER_SCALE_ARCSEC  # noqa: E402
+from ingest.keys import object_key  # noqa: E402
 from pipeline import configs  # noqa: E402
 
 FEATURES = (*c.BANDS, c.REDSHIFT)
@@ -61,13 +63,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def _row_key(row: dict[str, str], data_row: int) -> str:
     objid = (row.get(c.OBJID) or "").strip()
     try:
-        return sky.object_key(objid, float(row[c.RA]), float(row[c.DEC]))
+        return object_key(objid, float(row[c.RA]), float(row[c.DEC]))
     except (KeyError, ValueError):
         return objid or f"row{data_row}"
 
 
 def load_csv(csv_path: Path, images: Path | None, cutout_scale: float = SKYSERVER_SCALE_ARCSEC) -> list[Row]:
-    _, raw_rows = sky.read_rows(csv_path, required=FEATURES)
+    _, raw_rows = read_rows(csv_path, required=FEATURES)
     rows = []
     for data_row, (line, raw) in enumerate(raw_rows, start=1):
         row = Row(line=line, key=_row_key(raw, data_row), label=(raw.get(c.LABEL) or "").strip().upper())
@@ -97,17 +99,37 @@ def load_single(args: argparse.Namespace) -> list[Row]:
     return [row]
 
 
-def predict(model_dir: str, rows: list[Row]) -> dict[int, list[float]]:
-    """Row index -> class probabilities, for the rows without an error."""
+def load_model(model_dir: str) -> object:
+    """The SavedModel with a raw-feature signature; ValueError naming the folder and what is wrong otherwise."""
     import tensorflow as tf
 
+    from trainer.signatures import SERVING_RAW
+
+    hint = f"give a pushed version folder, e.g. {Path(configs.SERVING_DIR, configs.MODEL_NAME)}/<version>"
+    if not Path(model_dir).is_dir():
+        raise ValueError(f"--model-dir {model_dir}: no such folder; {hint}")
+    if not Path(model_dir, "saved_model.pb").is_file():
+        raise ValueError(f"--model-dir {model_dir}: not a SavedModel (no saved_model.pb in it); {hint}")
+    try:
+        model = tf.saved_model.load(model_dir)
+    except Exception as e:  # noqa: BLE001 - a damaged SavedModel raises many kinds; the user needs the folder
+        raise ValueError(f"--model-dir {model_dir}: the SavedModel does not load ({type(e).__name__}); {hint}"
+                         ) from None
+    if SERVING_RAW not in model.signatures:
+        raise ValueError(f"--model-dir {model_dir}: no '{SERVING_RAW}' signature (has {sorted(model.signatures)}): "
+                         "not a model pushed by this pipeline")
+    return model
+
+
+def predict(model: object, rows: list[Row]) -> dict[int, list[float]]:
+    """Row index -> class probabilities, for the rows without an error."""
     from evaluation.predictions import predict_raw
     from ingest.records import SkyObject
 
     good = [k for k, r in enumerate(rows) if not r.error]
     objs = [SkyObject(rows[k].key, 0.0, 0.0, rows[k].mags, rows[k].redshift, rows[k].image_jpeg, "")
             for k in good]
-    probs = predict_raw(tf.saved_model.load(model_dir), objs) if objs else []
+    probs = predict_raw(model, objs) if objs else []
     return {k: list(map(float, p)) for k, p in zip(good, probs)}
 
 
@@ -121,12 +143,13 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         model_dir = args.model_dir or latest_version(os.path.join(args.serving_dir, configs.MODEL_NAME))
+        model = load_model(model_dir)
         rows = (load_csv(Path(args.csv), Path(args.images) if args.images else None, args.cutout_scale) if args.csv
                 else load_single(args))
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    probs = predict(model_dir, rows)
+    probs = predict(model, rows)
     print(f"model: {model_dir}")
     print(f"{'line':>5}  {'key':<24} {'class':<7} " + " ".join(f"P({n})".rjust(10) for n in c.CLASS_NAMES))
     names = {k: c.CLASS_NAMES[max(range(len(p)), key=p.__getitem__)] for k, p in probs.items()}
