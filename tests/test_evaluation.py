@@ -133,3 +133,25 @@ def test_predict_defaults_to_the_newest_pushed_version(e2e_run, tmp_path):
     assert latest_version(str(work / "serving" / MODEL_NAME)) == str(versions(work)[-1])
     with pytest.raises(FileNotFoundError, match="no pushed model versions"):
         latest_version(str(tmp_path))
+
+
+def test_predict_with_a_missing_or_wrong_model_dir_is_a_usage_error(tmp_path, capsys):
+    import tensorflow as tf
+
+    from pipeline import predict
+
+    image = tmp_path / "x.jpg"
+    image.write_bytes(b"not read: the model is checked first")
+    values = ["--u", "19", "--g", "18", "--r", "17.5", "--i", "17.3", "--z", "17.2", "--redshift", "0.1",
+              "--image", str(image)]
+    not_a_model = tmp_path / "empty"
+    not_a_model.mkdir()
+    other = tmp_path / "other_model"
+    module = tf.Module()
+    module.f = tf.function(lambda x: x + 1, input_signature=[tf.TensorSpec([], tf.float32)])
+    tf.saved_model.save(module, str(other), signatures={"serving_default": module.f})
+    for folder, says in ((tmp_path / "nowhere", "no such folder"), (not_a_model, "not a SavedModel"),
+                         (other, "no 'serving_raw' signature")):
+        assert predict.main(["--model-dir", str(folder), *values]) == 2
+        err = capsys.readouterr().err
+        assert f"error: --model-dir {folder}: {says}" in err and "Traceback" not in err
