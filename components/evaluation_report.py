@@ -8,6 +8,7 @@ with lineage to the model and the examples in MLMD.
 import json
 import os
 
+import tensorflow as tf
 from tfx.dsl.component.experimental.annotations import InputArtifact, OutputArtifact, Parameter
 from tfx.dsl.component.experimental.decorators import component
 from tfx.types import standard_artifacts
@@ -33,8 +34,10 @@ def EvaluationReport(
     examples: InputArtifact[standard_artifacts.Examples],
     report: OutputArtifact[EvaluationReportArtifact],
     data_dir: Parameter[str],
+    code_sha256: Parameter[str],
     split: Parameter[str] = "eval",
 ) -> None:
+    """`code_sha256` (of the report code) is only read by TFX: it keys the cache, so an edit re-runs the report."""
     inputs = html_report.from_artifacts(
         evaluation.uri, path_utils.serving_model_path(model.uri), os.path.join(model_run.uri, "history.csv"),
         os.path.join(examples.uri, f"Split-{split}", "*"), describe(data_dir))
@@ -43,6 +46,6 @@ def EvaluationReport(
     summary = {"blessed": ev.blessed, "failures": ev.failures, "accuracy": ev.candidate.accuracy,
                "macro_f1": ev.candidate.macro_f1, "ece": inputs.ece, "per_class": ev.candidate.per_class,
                "n": ev.candidate.n, "misclassified": sum(a != p for a, p in zip(pred.actual, pred.predicted))}
-    with open(os.path.join(report.uri, SUMMARY_FILE), "w") as fh:
+    with tf.io.gfile.GFile(os.path.join(report.uri, SUMMARY_FILE), "w") as fh:
         json.dump(summary, fh, indent=2)
     report.set_int_custom_property("blessed", int(bool(ev.blessed)))

@@ -62,7 +62,9 @@ def _computations(name: str = NAME, eval_config=None, model_name: str = "", outp
 
 
 class ArgmaxClassMetrics(metric_types.Metric):
-    def __init__(self, name: str = NAME):
+    def __init__(self, name: str = NAME, code_sha256: str = ""):
+        # code_sha256 (this module's hash) is unused here: it sits in the EvalConfig so that editing this
+        # module changes the Evaluator's cache key (pipeline/fingerprint.py).
         super().__init__(metric_util.merge_per_key_computations(_computations), name=name)
 
 

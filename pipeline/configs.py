@@ -21,9 +21,16 @@ SERVING_DIR = OUTPUT_DIR / "serving"
 LOG_FILE = OUTPUT_DIR / "logs" / "run_local.log"
 SCHEMA_FILE = REPO_ROOT / "schema" / "schema.pbtxt"
 IMAGE_SCHEMA_FILE = REPO_ROOT / "schema" / "image_schema.pbtxt"  # image-only records (`python -m ingest cutouts`)
-# Code that shapes Transform and Trainer outputs; its hash is part of their cache key.
-CODE_DIRS = (REPO_ROOT / "trainer",)
-CODE_FILES = (REPO_ROOT / "ingest" / "contract.py",)
+# Code that shapes each component's output (folders mean their *.py); its hash is part of that component's
+# cache key (pipeline/fingerprint.py), so an edit re-runs the component instead of reusing a stale output.
+_CONTRACT = REPO_ROOT / "ingest" / "contract.py"
+CODE_FOR: dict[str, tuple[Path, ...]] = {
+    "train": (REPO_ROOT / "trainer", _CONTRACT),  # Transform and Trainer
+    "evaluate": (REPO_ROOT / "evaluation" / "argmax_metrics.py", _CONTRACT),  # the Evaluator's own metric
+    "report": (REPO_ROOT / "evaluation", REPO_ROOT / "components" / "evaluation_report.py",
+               REPO_ROOT / "ingest" / "provenance.py", _CONTRACT),
+    "push": (REPO_ROOT / "components" / "atomic_pusher.py",),
+}
 
 # Built-in dataset (simulated from real SDSS DR14 statistics).
 SIM_N = 1000

@@ -44,7 +44,8 @@ def _threshold(floor: float, max_drop: float | None) -> tfma.MetricThreshold:
     return t
 
 
-def build(gate: Gate = Gate()) -> tfma.EvalConfig:
+def build(gate: Gate = Gate(), code_sha256: str = "") -> tfma.EvalConfig:
+    """`code_sha256`: hash of the metric module, passed to it only so that an edit changes the Evaluator's key."""
     per_class = [
         tfma.PerSliceMetricThreshold(
             slicing_specs=[class_slice(name)],
@@ -64,7 +65,8 @@ def build(gate: Gate = Gate()) -> tfma.EvalConfig:
             tfma.MetricsSpec(metrics=[
                 accuracy,
                 tfma.MetricConfig(class_name="ExampleCount"),
-                tfma.MetricConfig(class_name="ArgmaxClassMetrics", module=argmax_metrics.__name__),
+                tfma.MetricConfig(class_name="ArgmaxClassMetrics", module=argmax_metrics.__name__,
+                                  config=json.dumps({"code_sha256": code_sha256})),
                 tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot"),  # threshold 0.0: argmax
             ]),
             # One-vs-rest: each class id binarized against the rest, AUC over its probability.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import tensorflow_model_analysis as tfma
@@ -10,12 +11,14 @@ import tensorflow_model_analysis as tfma
 # Not `from tfx import v1`: that package also imports the Vertex AI client libraries, about 4 s of every
 # run's start-up (and of a fully cached rerun) that a local or Beam run never uses.
 from tfx.components import Evaluator, ExampleValidator, ImportExampleGen, Pusher, StatisticsGen, Trainer, Transform
+from tfx.dsl.components.base import executor_spec
 from tfx.dsl.components.common.importer import Importer
 from tfx.dsl.components.common.resolver import Resolver
 from tfx.orchestration.pipeline import Pipeline
 from tfx.proto import example_gen_pb2, pusher_pb2, trainer_pb2
 from tfx.types import Channel, standard_artifacts
 
+from components import atomic_pusher
 from components.anomalies_gate import AnomaliesGate
 from components.baseline_resolver import BLESSING, CANDIDATE, MODEL, OlderBlessedModelStrategy
 from components.curated_schema import CuratedSchemaImporter
@@ -30,7 +33,7 @@ def create_pipeline(
     data_dir: str,
     schema_file: str,
     schema_sha256: str,
-    code_sha256: str,
+    code_sha256: Mapping[str, str],
     serving_dir: str,
     model_name: str,
     eval_config: tfma.EvalConfig,
@@ -66,7 +69,7 @@ def create_pipeline(
         examples=example_gen.outputs["examples"],
         schema=schema_importer.outputs["schema"],
         preprocessing_fn="trainer.transform.preprocessing_fn",
-        custom_config={"decode_images": decode_images_in_transform, "code_sha256": code_sha256},
+        custom_config={"decode_images": decode_images_in_transform, "code_sha256": code_sha256["train"]},
         # Pre-transform statistics would repeat StatisticsGen's; nothing reads the post-transform ones.
         disable_statistics=True)
     transform.add_upstream_node(anomalies_gate)
@@ -86,7 +89,7 @@ def create_pipeline(
         schema=schema_importer.outputs["schema"],
         train_args=trainer_pb2.TrainArgs(splits=["train"]),
         eval_args=trainer_pb2.EvalArgs(splits=["eval"]),
-        custom_config={**train_config, "code_sha256": code_sha256})
+        custom_config={**train_config, "code_sha256": code_sha256["train"]})
 
     # Picks the baseline: the latest blessed model older than this candidate (none on a first run).
     baseline_resolver = Resolver(
@@ -110,14 +113,17 @@ def create_pipeline(
         model=trainer.outputs["model"],
         model_run=trainer.outputs["model_run"],
         examples=example_gen.outputs["examples"],
-        data_dir=data_dir)
+        data_dir=data_dir,
+        code_sha256=code_sha256["report"])
 
-    # Copies a blessed model to <serving_dir>/<model_name>/<version>/ for TF Serving.
+    # Copies a blessed model to <serving_dir>/<model_name>/<version>/ for TF Serving, complete or not at all.
     pusher = Pusher(
         model=trainer.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],
         push_destination=pusher_pb2.PushDestination(filesystem=pusher_pb2.PushDestination.Filesystem(
-            base_directory=os.path.join(serving_dir, model_name))))
+            base_directory=os.path.join(serving_dir, model_name))),
+        custom_config={"code_sha256": code_sha256["push"]},
+        custom_executor_spec=executor_spec.ExecutorClassSpec(atomic_pusher.Executor))
 
     return Pipeline(
         pipeline_name=pipeline_name,

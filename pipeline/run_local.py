@@ -124,22 +124,24 @@ def build(args: argparse.Namespace, **overrides: Any) -> Any:
 
     from components.curated_schema import file_sha256
     from pipeline import eval_config
-    from pipeline.fingerprint import tree_sha256
+    from pipeline.fingerprint import code_hashes
     from pipeline.pipeline import create_pipeline
 
     settle_defaults(args)
+    hashes = code_hashes(configs.CODE_FOR)
     return create_pipeline(
         pipeline_name=configs.PIPELINE_NAME,
         pipeline_root=args.pipeline_root,
         data_dir=args.data_dir,
         schema_file=str(Path(args.schema_file).resolve()),
         schema_sha256=file_sha256(args.schema_file),
-        code_sha256=tree_sha256(configs.CODE_DIRS, configs.CODE_FILES),
+        code_sha256=hashes,
         serving_dir=args.serving_dir,
         model_name=args.serving_model_name,
         eval_config=eval_config.build(eval_config.Gate(
             accuracy_floor=args.accuracy_floor, class_recall_floor=args.class_recall_floor,
-            max_accuracy_drop=args.max_accuracy_drop, max_qso_recall_drop=args.max_qso_recall_drop)),
+            max_accuracy_drop=args.max_accuracy_drop, max_qso_recall_drop=args.max_qso_recall_drop),
+            code_sha256=hashes["evaluate"]),
         train_config={"model_kind": args.model, "epochs": args.epochs, "patience": configs.PATIENCE,
                       "learning_rate": configs.LEARNING_RATE, "seed": args.seed,
                       "encoder_trainable": bool(args.fine_tune_encoder)},
@@ -169,7 +171,27 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     t0 = time.monotonic()
     print(f"pipeline {configs.PIPELINE_NAME}: data {args.data_dir}, model {args.model}, logs {args.log_file}")
+    from pipeline.run_lock import RunInProgress, exclusive_run
+
+    try:
+        with exclusive_run(args.metadata_path, args.pipeline_root):
+            return _run(args, t0)
+    except RunInProgress as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace, t0: float) -> int:
     with logs_to_file(args.log_file) as console:
+        from pipeline import preflight  # imports TensorFlow, whose start-up chatter goes to the log file
+
+        try:
+            counts = preflight.check(args.data_dir)
+        except preflight.DataError as e:
+            console.write(f"error: {e}\n")
+            return 2
+        console.write(f"records: {preflight.describe(counts)}\n")
+
         from absl import logging as absl_logging
         from tfx.orchestration.local.local_dag_runner import LocalDagRunner
 

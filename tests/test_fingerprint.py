@@ -1,4 +1,5 @@
-"""Edits to trainer code or to the schema change the parameters that TFX keys its cache on."""
+"""Edits to code or to the schema change the parameters that TFX keys its cache on, for exactly the components
+whose output that code shapes."""
 
 import shutil
 
@@ -6,15 +7,18 @@ from tfx.dsl.compiler import compiler
 
 from components.curated_schema import file_sha256
 from pipeline import configs, eval_config
-from pipeline.fingerprint import tree_sha256
+from pipeline.fingerprint import code_hashes, tree_sha256
 from pipeline.pipeline import create_pipeline
 
+BASE = {name: f"{name}-a" for name in configs.CODE_FOR}
 
-def _params(schema_sha: str, code_sha: str, tmp_path) -> dict[str, dict[str, str]]:
+
+def _params(schema_sha: str, code_sha: dict[str, str], tmp_path) -> dict[str, dict[str, str]]:
     p = create_pipeline(
         pipeline_name="t", pipeline_root=str(tmp_path / "root"), data_dir=str(tmp_path / "data"),
         schema_file=str(configs.SCHEMA_FILE), schema_sha256=schema_sha, code_sha256=code_sha,
-        serving_dir=str(tmp_path / "serving"), model_name="m", eval_config=eval_config.build(),
+        serving_dir=str(tmp_path / "serving"), model_name="m",
+        eval_config=eval_config.build(code_sha256=code_sha["evaluate"]),
         train_config={"epochs": 1}, decode_images_in_transform=False, metadata_connection_config=None,
         beam_pipeline_args=configs.beam_args_local())
     ir = compiler.Compiler().compile(p)
@@ -28,20 +32,33 @@ def _params(schema_sha: str, code_sha: str, tmp_path) -> dict[str, dict[str, str
 def test_code_edit_changes_the_fingerprint(tmp_path):
     code = tmp_path / "trainer"
     shutil.copytree(configs.REPO_ROOT / "trainer", code, ignore=shutil.ignore_patterns("__pycache__"))
-    before = tree_sha256([code], configs.CODE_FILES)
-    assert before == tree_sha256([code], configs.CODE_FILES)
+    contract = configs.REPO_ROOT / "ingest" / "contract.py"
+    before = tree_sha256([code, contract])
+    assert before == tree_sha256([code, contract])
     (code / "model.py").write_text((code / "model.py").read_text().replace("Dropout(0.2)", "Dropout(0.3)"))
-    assert tree_sha256([code], configs.CODE_FILES) != before
+    assert tree_sha256([code, contract]) != before
+
+
+def test_each_code_hash_covers_the_code_that_shapes_its_output():
+    covered = {name: {p.relative_to(configs.REPO_ROOT).as_posix() for p in paths}
+               for name, paths in configs.CODE_FOR.items()}
+    assert {"trainer", "ingest/contract.py"} <= covered["train"]
+    assert "evaluation/argmax_metrics.py" in covered["evaluate"]
+    assert {"evaluation", "components/evaluation_report.py"} <= covered["report"]
+    assert "components/atomic_pusher.py" in covered["push"]
+    assert len(set(code_hashes(configs.CODE_FOR).values())) == len(configs.CODE_FOR)
 
 
 def test_fingerprints_reach_the_cache_keys_of_dependent_components(tmp_path):
-    base = _params("schema-a", "code-a", tmp_path)
-    code_edit = _params("schema-a", "code-b", tmp_path)
-    schema_edit = _params("schema-b", "code-a", tmp_path)
-    changed_by_code = {n for n in base if base[n] != code_edit[n]}
-    changed_by_schema = {n for n in base if base[n] != schema_edit[n]}
-    assert changed_by_code == {"Transform", "Trainer"}
-    assert changed_by_schema == {"CuratedSchemaImporter"}  # its new artifact then invalidates the rest
+    base = _params("schema-a", BASE, tmp_path)
+    changed = {}
+    for name in BASE:
+        edit = _params("schema-a", {**BASE, name: f"{name}-b"}, tmp_path)
+        changed[name] = {n for n in base if base[n] != edit[n]}
+    schema_edit = _params("schema-b", BASE, tmp_path)
+    assert changed == {"train": {"Transform", "Trainer"}, "evaluate": {"Evaluator"},
+                       "report": {"EvaluationReport"}, "push": {"Pusher"}}
+    assert {n for n in base if base[n] != schema_edit[n]} == {"CuratedSchemaImporter"}  # its artifact re-runs the rest
 
 
 def test_schema_hash_follows_content(tmp_path):
