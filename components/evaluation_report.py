@@ -15,6 +15,8 @@ from tfx.types import standard_artifacts
 from tfx.types.artifact import Artifact
 from tfx.utils import path_utils
 
+from components.drift import DataDriftArtifact, headline
+from components.drift import load as load_drift
 from evaluation import html_report
 from ingest.provenance import describe
 
@@ -36,11 +38,17 @@ def EvaluationReport(
     data_dir: Parameter[str],
     code_sha256: Parameter[str],
     split: Parameter[str] = "eval",
+    drift: InputArtifact[DataDriftArtifact] = None,
 ) -> None:
     """`code_sha256` (of the report code) is only read by TFX: it keys the cache, so an edit re-runs the report."""
     inputs = html_report.from_artifacts(
         evaluation.uri, path_utils.serving_model_path(model.uri), os.path.join(model_run.uri, "history.csv"),
         os.path.join(examples.uri, f"Split-{split}", "*"), describe(data_dir))
+    if drift is not None:
+        found = load_drift(drift.uri)
+        inputs.drift_headline = headline(found)
+        inputs.drift_rows = [[r["feature"], r["measure"], f"{r['value']:.3f}", f"{r['threshold']:.2f}",
+                              "YES" if r["drifted"] else "no"] for r in found["comparisons"]]
     html_report.write(inputs, os.path.join(report.uri, REPORT_FILE))
     ev, pred = inputs.evaluation, inputs.predictions
     summary = {"blessed": ev.blessed, "failures": ev.failures, "accuracy": ev.candidate.accuracy,

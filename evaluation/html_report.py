@@ -37,6 +37,8 @@ class ReportInputs:
     history_csv: str | None = None
     predictions: Predictions | None = None
     ece: float | None = None
+    drift_headline: str | None = None  # components/drift.py: this run's data against the blessed model's
+    drift_rows: list[list[str]] | None = None
 
 
 def _png(fig) -> str:
@@ -126,6 +128,10 @@ def render(inputs: ReportInputs) -> str:
     ]
     if ev.failures:
         parts.append("<ul>" + "".join(f"<li>{html.escape(f)}</li>" for f in ev.failures) + "</ul>")
+    if inputs.drift_headline:
+        parts += ["<h2>Data drift (train split)</h2>", f"<p>{html.escape(inputs.drift_headline)}</p>"]
+        if inputs.drift_rows:
+            parts.append(_table(["feature", "measure", "value", "threshold", "drifted"], inputs.drift_rows))
     parts += ["<h2>Per class (candidate, eval split, argmax decisions)</h2>",
               _table(["class", *text.COLUMNS], text.per_class_rows(ev.candidate)),
               f"<p>{html.escape(text.overall_line(ev.candidate))}</p>"]

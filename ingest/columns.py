@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -83,17 +84,30 @@ def read_rows(csv_path: Path, required: Sequence[str]) -> tuple[Header, list[tup
 
     Skips SkyServer's '#Table1' comment lines and blank lines; the BOM is dropped.
     """
-    with open(csv_path, newline="", encoding="utf-8-sig") as f:
-        lines = [(n, text) for n, text in enumerate(f, start=1) if not text.startswith("#") and text.strip()]
+    raw = Path(csv_path).read_bytes()
+    try:
+        content = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise ValueError(f"{csv_path} line {line}: not UTF-8 text (byte {raw[e.start]:#04x}); save the export "
+                         "as UTF-8") from None
+    lines = [(n, text) for n, text in enumerate(io.StringIO(content, newline=""), start=1)
+             if not text.startswith("#") and text.strip()]
     if not lines:
         raise ValueError(f"{csv_path}: no header row")
     reader = csv.reader(text for _, text in lines)
-    header = next(reader)
+    parsed = []
+    try:
+        for values in reader:
+            parsed.append(values)
+    except csv.Error as e:
+        raise ValueError(f"{csv_path} line {lines[len(parsed)][0]}: not readable as CSV ({e})") from None
+    header = parsed[0]
     resolved = resolve(header, required, f"{csv_path} line {lines[0][0]}")
     keys = [h.strip().lower() for h in header]
     rename = {src: name for name, src in resolved.mapping.items()}
     # A column read under a contract name must not be shadowed by another column of that name (SpecPhotoAll's z).
     shadowed = {name for name in rename.values() if name in keys and name not in rename}
     out_keys = [rename.get(k, f"{k} (unused)" if k in shadowed else k) for k in keys]
-    rows = [(lines[k + 1][0], dict(zip(out_keys, values))) for k, values in enumerate(reader)]
+    rows = [(lines[k + 1][0], dict(zip(out_keys, values))) for k, values in enumerate(parsed[1:])]
     return resolved, rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -19,9 +20,12 @@ from tfx.proto import example_gen_pb2, pusher_pb2, trainer_pb2
 from tfx.types import Channel, standard_artifacts
 
 from components import atomic_pusher
+from components import drift_baseline as drift_lineage
 from components.anomalies_gate import AnomaliesGate
 from components.baseline_resolver import BLESSING, CANDIDATE, MODEL, OlderBlessedModelStrategy
 from components.curated_schema import CuratedSchemaImporter
+from components.drift import DriftCheck
+from components.drift_baseline import TrainingDataStatisticsStrategy
 from components.evaluation_report import EvaluationReport
 from ingest import contract as c
 
@@ -44,6 +48,8 @@ def create_pipeline(
     enable_cache: bool = True,
     trainer_run_fn: str = "trainer.train.run_fn",
     image_encoder_uri: str | None = None,
+    drift_thresholds: Mapping[str, float] | None = None,
+    drift_mode: str = "warn",
 ) -> Pipeline:
     # Reads the gzip TFRecords of tf.Examples, keeping the data's own hash-by-objid train/eval split.
     example_gen = ImportExampleGen(
@@ -64,6 +70,22 @@ def create_pipeline(
     # Fails the run, naming each anomaly, before anything trains on bad data.
     anomalies_gate = AnomaliesGate(anomalies=example_validator.outputs["anomalies"])
 
+    # Finds the statistics of the data behind the latest blessed model (none before the first blessing).
+    drift_baseline = Resolver(
+        strategy_class=TrainingDataStatisticsStrategy,
+        **{drift_lineage.CURRENT: statistics_gen.outputs["statistics"],
+           drift_lineage.STATISTICS: Channel(type=standard_artifacts.ExampleStatistics),
+           drift_lineage.MODEL: Channel(type=standard_artifacts.Model),
+           drift_lineage.BLESSING: Channel(type=standard_artifacts.ModelBlessing)},
+    ).with_id("drift_baseline")
+
+    # Measures drift of today's data against it; warns in the summary and report, or halts before Transform.
+    drift_check = DriftCheck(
+        statistics=statistics_gen.outputs["statistics"], schema=schema_importer.outputs["schema"],
+        baseline_statistics=drift_baseline.outputs[drift_lineage.STATISTICS],
+        thresholds_json=json.dumps(dict(drift_thresholds or {}), sort_keys=True), mode=drift_mode,
+        code_sha256=code_sha256["drift"])
+
     # Scales photometry, adds colours, maps labels to fixed ids; the graph is reused at serving.
     transform = Transform(
         examples=example_gen.outputs["examples"],
@@ -73,6 +95,7 @@ def create_pipeline(
         # Pre-transform statistics would repeat StatisticsGen's; nothing reads the post-transform ones.
         disable_statistics=True)
     transform.add_upstream_node(anomalies_gate)
+    transform.add_upstream_node(drift_check)
 
     # Imports an image model trained on real cutouts (a pushed version, or a Trainer's model) as the encoder.
     encoder_importer = None
@@ -114,7 +137,8 @@ def create_pipeline(
         model_run=trainer.outputs["model_run"],
         examples=example_gen.outputs["examples"],
         data_dir=data_dir,
-        code_sha256=code_sha256["report"])
+        code_sha256=code_sha256["report"],
+        drift=drift_check.outputs["drift"])
 
     # Copies a blessed model to <serving_dir>/<model_name>/<version>/ for TF Serving, complete or not at all.
     pusher = Pusher(
@@ -128,7 +152,8 @@ def create_pipeline(
     return Pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,
-        components=[example_gen, statistics_gen, schema_importer, example_validator, anomalies_gate, transform,
+        components=[example_gen, statistics_gen, schema_importer, example_validator, anomalies_gate,
+                    drift_baseline, drift_check, transform,
                     *([encoder_importer] if encoder_importer else []), trainer, baseline_resolver, evaluator,
                     evaluation_report, pusher],
         enable_cache=enable_cache,

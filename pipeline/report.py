@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from components.drift import headline
+from components.drift import load as load_drift
 from evaluation import results
 from ingest import contract as c
 from pipeline import metadata as md
@@ -13,6 +15,11 @@ def run_summary(metadata_path: str, pipeline_name: str, wall_s: float, data_note
     states = sorted(runs.values(), key=lambda r: r.execution.id)
     lines = ["", f"run finished in {wall_s:.0f}s; components: "
              + ", ".join(f"{r.node_id}={r.state.lower()}" for r in states)]
+    drift = runs.get("DriftCheck")
+    if drift:
+        found = md.artifacts(store, drift.execution.id, "drift")
+        if found:
+            lines.append(headline(load_drift(found[0].uri)))
     evaluator = runs.get("Evaluator")
     if evaluator:
         evaluation = md.artifacts(store, evaluator.execution.id, "evaluation")[0]

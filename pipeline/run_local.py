@@ -62,6 +62,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="largest allowed accuracy drop against the latest older blessed model")
     p.add_argument("--max-qso-recall-drop", type=float, default=configs.MAX_QSO_RECALL_DROP,
                    help="largest allowed QSO recall drop against that baseline")
+    p.add_argument("--drift", choices=("warn", "halt"), default=configs.DRIFT_MODE,
+                   help="when the data drifted from the data behind the latest blessed model: name it in the "
+                        "summary and report (warn), or stop before Transform (halt)")
     p.add_argument("--no-cache", action="store_true", help="re-run every component")
     return p.parse_args(argv)
 
@@ -150,6 +153,8 @@ def build(args: argparse.Namespace, **overrides: Any) -> Any:
         beam_pipeline_args=configs.beam_args_local(args.direct_num_workers),
         enable_cache=not args.no_cache,
         image_encoder_uri=args.image_encoder,
+        drift_thresholds=configs.DRIFT_THRESHOLDS,
+        drift_mode=args.drift,
         **overrides,
     )
 

@@ -8,7 +8,9 @@ from pipeline import metadata as md
 from pipeline.configs import MODEL_NAME, PIPELINE_NAME, REPO_ROOT
 
 ALL_NODES = {"CuratedSchemaImporter", "ImportExampleGen", "StatisticsGen", "ExampleValidator", "AnomaliesGate",
-             "Transform", "Trainer", "baseline_resolver", "Evaluator", "EvaluationReport", "Pusher"}
+             "drift_baseline", "DriftCheck", "Transform", "Trainer", "baseline_resolver", "Evaluator",
+             "EvaluationReport", "Pusher"}
+RESOLVERS = {"baseline_resolver", "drift_baseline"}  # resolver nodes run on every run: nothing to cache
 
 
 def flags(data_dir: Path, work: Path, *extra: str) -> list[str]:

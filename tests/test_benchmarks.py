@@ -26,7 +26,7 @@ def test_serving_benchmark_on_the_e2e_model(e2e_run, sim300):
 def test_cost_benchmark_runs_both_sides_and_the_rerun_is_cached(sim300):
     body = cost.main(["--data-dir", str(sim300), "--epochs", "1", "--rounds", "1", "--no-write"])
     assert re.search(r"\| mean / max \| \d+ \| \d+ \| \*\*\d+\.\d\d\*\* \|", body), body
-    assert "components not served from cache: baseline_resolver." in body
+    assert "components not served from cache: baseline_resolver, drift_baseline." in body
     assert "| Trainer |" in body and "bare keras: epochs run 1" in body
 
 

@@ -15,7 +15,7 @@ from ingest import contract as c
 from ingest import records
 from pipeline import metadata as md
 from pipeline.configs import PIPELINE_NAME, SCHEMA_FILE
-from tests.e2e import ALL_NODES, run_pipeline, states, versions
+from tests.e2e import ALL_NODES, RESOLVERS, run_pipeline, states, versions
 
 pytestmark = pytest.mark.e2e
 
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.e2e
 def test_every_component_ran_and_the_model_was_pushed(e2e_run):
     work, console = e2e_run
     assert states(work) == {n: "COMPLETE" for n in ALL_NODES}
-    for node in ALL_NODES - {"baseline_resolver"}:
+    for node in ALL_NODES - RESOLVERS:
         assert f"  {node}" in console and "done" in console
     assert "blessed: YES" in console and "SIMULATED" in console
     pushed = versions(work)
@@ -64,7 +64,7 @@ def test_rerun_hits_the_cache_and_pushes_nothing_new(e2e_run, sim300):
     proc = run_pipeline(sim300, work)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     got = states(work)
-    assert {n for n, s in got.items() if s != "CACHED"} == {"baseline_resolver"}, got
+    assert {n for n, s in got.items() if s != "CACHED"} == RESOLVERS, got
     assert versions(work) == before
     assert "nothing new pushed" in proc.stdout
 

@@ -46,6 +46,7 @@ def test_each_code_hash_covers_the_code_that_shapes_its_output():
     assert "evaluation/argmax_metrics.py" in covered["evaluate"]
     assert {"evaluation", "components/evaluation_report.py"} <= covered["report"]
     assert "components/atomic_pusher.py" in covered["push"]
+    assert {"components/drift.py", "components/drift_baseline.py"} <= covered["drift"]
     assert len(set(code_hashes(configs.CODE_FOR).values())) == len(configs.CODE_FOR)
 
 
@@ -57,7 +58,7 @@ def test_fingerprints_reach_the_cache_keys_of_dependent_components(tmp_path):
         changed[name] = {n for n in base if base[n] != edit[n]}
     schema_edit = _params("schema-b", BASE, tmp_path)
     assert changed == {"train": {"Transform", "Trainer"}, "evaluate": {"Evaluator"},
-                       "report": {"EvaluationReport"}, "push": {"Pusher"}}
+                       "report": {"EvaluationReport"}, "push": {"Pusher"}, "drift": {"DriftCheck"}}
     assert {n for n in base if base[n] != schema_edit[n]} == {"CuratedSchemaImporter"}  # its artifact re-runs the rest
 
 
