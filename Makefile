@@ -17,11 +17,12 @@ REAL_OUT := outputs/real
 export TF_USE_LEGACY_KERAS := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help env data run test lint run-dr14 encoder run-real bench bench-real bench-studies clean
+.PHONY: help env data run test test-fast lint run-dr14 encoder run-real bench bench-real bench-studies bench-drift clean
 
 help:
 	@echo "make run    - create .venv if missing, build the built-in dataset if missing, run pipeline/run_local.py"
 	@echo "make test   - create .venv if missing, run the test suite (includes one end-to-end pipeline run)"
+	@echo "make test-fast - the same without the tests that run the whole pipeline (marked e2e)"
 	@echo "make lint | make run-dr14 (real DR14 photometry, simulated cutouts) | make bench | make clean"
 	@echo "make encoder (image model on the real cutouts) | make run-real (fusion on real photometry + real cutouts)"
 
@@ -48,6 +49,11 @@ run: $(DATA)/.done
 test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+# Everything but the tests that run the whole pipeline (marked e2e): a few minutes instead of the full suite.
+test-fast: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q -p no:cacheprovider -m "not e2e" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -108,8 +114,9 @@ bench-real: data/real_cutouts/.done data/real_pairs/.done
 	$(PY) benchmarks/sim_to_real.py --real data/real_cutouts --pairs data/real_pairs --sim before=data/sim_before after=data/sim_after
 	$(PY) benchmarks/real_fusion.py --image-encoder $(REAL_OUT)/serving/sky_image_encoder
 
-# Earlier studies: unimodal vs fusion on the built-in data, where to decode images, the simulator.
+# Earlier studies: unimodal vs fusion on the built-in data, where to decode images, the simulator, drift thresholds.
 bench-studies: $(DATA)/.done
+	$(PY) benchmarks/drift.py --dr14 $(DR14_CSV)
 	$(PY) benchmarks/modalities.py --data-dir $(DATA)
 	$(PY) benchmarks/image_decode.py --data-dir $(DATA)
 	$(PY) benchmarks/calibration.py

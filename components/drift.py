@@ -56,9 +56,15 @@ def with_comparators(schema: schema_pb2.Schema, thresholds: dict[str, float]) ->
 
 def measure(current_uri: str, baseline_uri: str, schema: schema_pb2.Schema,
             thresholds: dict[str, float]) -> list[dict]:
-    """[{feature, measure, value, threshold, drifted}] for every compared feature, largest first."""
-    anomalies = tfdv.validate_statistics(_stats(current_uri), with_comparators(schema, thresholds),
-                                         previous_statistics=_stats(baseline_uri))
+    """compare() on the train split of two StatisticsGen artifacts."""
+    return compare(_stats(current_uri), _stats(baseline_uri), schema, thresholds)
+
+
+def compare(current, baseline, schema: schema_pb2.Schema, thresholds: dict[str, float]) -> list[dict]:
+    """[{feature, measure, value, threshold, drifted}] for every compared feature, drifted first.
+
+    `current` and `baseline` are DatasetFeatureStatisticsList protos (benchmarks/drift.py passes its own)."""
+    anomalies = tfdv.validate_statistics(current, with_comparators(schema, thresholds), previous_statistics=baseline)
     rows = []
     for info in anomalies.drift_skew_info:
         for m in info.drift_measurements:

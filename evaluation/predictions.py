@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from ingest import contract as c
 from ingest.records import SkyObject, from_example
+from trainer.features import RANGE_FLAGS_XF as RANGE_FLAGS
 from trainer.signatures import SERVING_RAW
 
 SERVING_DEFAULT = "serving_default"
@@ -63,11 +64,24 @@ def raw_inputs(objs: Sequence[SkyObject], names: Iterable[str] = (*c.TABULAR_FEA
 
 def predict_raw(model, objs: Sequence[SkyObject], batch_size: int = 256) -> np.ndarray:
     """Class probabilities through serving_raw; `model` is a loaded SavedModel."""
+    return predict_raw_with_ranges(model, objs, batch_size)[0]
+
+
+def predict_raw_with_ranges(model, objs: Sequence[SkyObject], batch_size: int = 256
+                            ) -> tuple[np.ndarray, np.ndarray | None]:
+    """(probabilities, per-feature outside-training-range flags [n, 6] or None for models without them)."""
     fn = model.signatures[SERVING_RAW]
     names = list(fn.structured_input_signature[1])
-    out = [fn(**raw_inputs(objs[i:i + batch_size], names))["probabilities"].numpy()
-           for i in range(0, len(objs), batch_size)]
-    return np.concatenate(out) if out else np.zeros((0, len(c.CLASS_NAMES)), np.float32)
+    has_flags = RANGE_FLAGS in fn.structured_outputs
+    probs, flags = [], []
+    for i in range(0, len(objs), batch_size):
+        out = fn(**raw_inputs(objs[i:i + batch_size], names))
+        probs.append(out["probabilities"].numpy())
+        if has_flags:
+            flags.append(out[RANGE_FLAGS].numpy())
+    if not probs:
+        return np.zeros((0, len(c.CLASS_NAMES)), np.float32), None
+    return np.concatenate(probs), (np.concatenate(flags) if has_flags else None)
 
 
 def predict_examples(model, serialized: Sequence[bytes], batch_size: int = 256) -> np.ndarray:

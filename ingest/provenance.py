@@ -20,6 +20,11 @@ def is_image_only(data_dir: str) -> bool:
     return summary.exists() and json.loads(summary.read_text()).get("kind") == LABELLED_CUTOUTS
 
 
+def is_recorded(data_dir: str) -> bool:
+    """True when `ingest` finished writing this folder (its summary or marker is written last, then renamed in)."""
+    return (Path(data_dir) / SIMULATED_MARKER).exists() or (Path(data_dir) / IMPORT_SUMMARY).exists()
+
+
 def describe(data_dir: str) -> str:
     folder = Path(data_dir)
     if (folder / SIMULATED_MARKER).exists():

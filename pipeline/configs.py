@@ -55,9 +55,9 @@ MAX_QSO_RECALL_DROP = 0.05
 
 # Drift of the train split against the data behind the latest blessed model (components/drift.py):
 # L-infinity distance on class shares, Jensen-Shannon divergence on magnitudes and redshift. Measured here
-# (BENCHMARKS.md "Drift thresholds"): two independent 1,000-object simulations differ by <= 0.04 on each
-# magnitude and 0.08 on class shares; 2 mag fainter gives 0.38-0.66. Redshift's long tail makes its
-# histogram noisier (0.21 between 300-object samples), hence its wider threshold.
+# (BENCHMARKS.md "Drift thresholds"): samples of one population differ by up to 0.06 on a magnitude and
+# 0.12 on class shares (300 objects each); 1 mag fainter gives 0.14-0.27, 2 mag 0.42-0.63. Redshift's long
+# tail makes its histogram noisier (0.22 between 300-object samples), hence its wider threshold.
 DRIFT_THRESHOLDS: dict[str, float] = {c.LABEL: 0.15, **{b: 0.15 for b in c.BANDS}, c.REDSHIFT: 0.30}
 DRIFT_MODE = "warn"  # or "halt": stop before Transform when anything drifted
 

@@ -121,16 +121,18 @@ def load_model(model_dir: str) -> object:
     return model
 
 
-def predict(model: object, rows: list[Row]) -> dict[int, list[float]]:
-    """Row index -> class probabilities, for the rows without an error."""
-    from evaluation.predictions import predict_raw
+def predict(model: object, rows: list[Row]) -> tuple[dict[int, list[float]], dict[int, list[str]]]:
+    """Row index -> class probabilities, and row index -> features outside the training ranges (rows without error)."""
+    from evaluation.predictions import predict_raw_with_ranges
     from ingest.records import SkyObject
 
     good = [k for k, r in enumerate(rows) if not r.error]
     objs = [SkyObject(rows[k].key, 0.0, 0.0, rows[k].mags, rows[k].redshift, rows[k].image_jpeg, "")
             for k in good]
-    probs = predict_raw(model, objs) if objs else []
-    return {k: list(map(float, p)) for k, p in zip(good, probs)}
+    probs, flags = predict_raw_with_ranges(model, objs) if objs else ([], None)
+    outside = {k: [name for name, bad in zip(c.TABULAR_FEATURES, f) if bad] for k, f in zip(good, flags)
+               } if flags is not None else {}
+    return {k: list(map(float, p)) for k, p in zip(good, probs)}, outside
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    probs = predict(model, rows)
+    probs, outside = predict(model, rows)
     print(f"model: {model_dir}")
     print(f"{'line':>5}  {'key':<24} {'class':<7} " + " ".join(f"P({n})".rjust(10) for n in c.CLASS_NAMES))
     names = {k: c.CLASS_NAMES[max(range(len(p)), key=p.__getitem__)] for k, p in probs.items()}
@@ -159,17 +161,24 @@ def main(argv: list[str] | None = None) -> int:
             continue
         p, name = probs[k], names[k]
         truth = f"  (catalogue: {row.label})" if row.label else ""
-        print(f"{row.line:>5}  {row.key:<24} {name:<7} " + " ".join(f"{v:10.4f}" for v in p) + truth)
+        flag = f"  [outside training range: {', '.join(outside[k])}]" if outside.get(k) else ""
+        print(f"{row.line:>5}  {row.key:<24} {name:<7} " + " ".join(f"{v:10.4f}" for v in p) + truth + flag)
     failed = sum(1 for r in rows if r.error)
     print(f"read {len(rows)}, predicted {len(rows) - failed}, failed {failed}")
+    n_outside = sum(1 for names_out in outside.values() if names_out)
+    if n_outside:
+        print(f"{n_outside} predicted row(s) lie outside the training data's range in some feature: "
+              "the model extrapolates there, so treat those classes with care")
     if args.out:
         with open(args.out, "w", newline="") as fh:
             w = csv.writer(fh)
-            w.writerow(["line", "key", "predicted", *(f"p_{n}" for n in c.CLASS_NAMES), "catalogue_class", "error"])
+            w.writerow(["line", "key", "predicted", *(f"p_{n}" for n in c.CLASS_NAMES), "catalogue_class",
+                        "outside_training_range", "error"])
             for k, row in enumerate(rows):
                 p = probs.get(k)
                 cells = [f"{v:.6f}" for v in p] if p else [""] * len(c.CLASS_NAMES)
-                w.writerow([row.line, row.key, names.get(k, ""), *cells, row.label, row.error])
+                w.writerow([row.line, row.key, names.get(k, ""), *cells, row.label, " ".join(outside.get(k, [])),
+                            row.error])
     return 3 if failed else 0
 
 

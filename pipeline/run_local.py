@@ -23,7 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 if __package__ in (None, ""):  # run as a script: import the repo's packages, not pipeline/*.py as top-level
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from ingest.provenance import is_image_only  # noqa: E402
+from ingest.provenance import IMPORT_SUMMARY, SIMULATED_MARKER, is_image_only, is_recorded  # noqa: E402
 from pipeline import configs  # noqa: E402
 
 
@@ -196,6 +196,10 @@ def _run(args: argparse.Namespace, t0: float) -> int:
             console.write(f"error: {e}\n")
             return 2
         console.write(f"records: {preflight.describe(counts)}\n")
+        if not is_recorded(args.data_dir):
+            console.write(f"note: {args.data_dir} has no {IMPORT_SUMMARY} or {SIMULATED_MARKER}: not written by "
+                          "`python -m ingest`, or by a version that could leave a write unfinished; its origin is "
+                          "not recorded\n")
 
         from absl import logging as absl_logging
         from tfx.orchestration.local.local_dag_runner import LocalDagRunner

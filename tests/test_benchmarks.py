@@ -53,3 +53,12 @@ def test_redshift_scaling_benchmark_on_simulated_records(sim300):
     for row in rows:
         values = [float(v) for v in row.strip("|").split("|")[1:]]
         assert len(values) == 4 and all(0.0 <= v <= 1.0 for v in values if v == v)
+
+
+def test_drift_benchmark_separates_resampling_from_a_fainter_export():
+    from benchmarks import drift
+
+    body = drift.main(["--no-write", "--dr14", "/nonexistent.csv"])
+    assert "| simulated 1,000 (seed 1) vs 1,000 (seed 0) | same population |" in body
+    assert re.search(r"\| built-in data 2 mag fainter \| shift \|.*\| u, g, r, i, z \|", body), body
+    assert "Shifts caught: built-in data 1 mag fainter, built-in data 2 mag fainter" in body

@@ -26,6 +26,8 @@ def test_every_component_ran_and_the_model_was_pushed(e2e_run):
     for node in ALL_NODES - RESOLVERS:
         assert f"  {node}" in console and "done" in console
     assert "blessed: YES" in console and "SIMULATED" in console
+    assert "drift: not checked (no blessed model yet" in console
+    assert "records: train " in console and "eval " in console  # the preflight's counts
     pushed = versions(work)
     assert len(pushed) == 1 and (pushed[0] / "saved_model.pb").exists()
     assert f"pushed: {pushed[0]}" in console
@@ -94,10 +96,16 @@ def test_anomalous_data_stops_before_transform(sim300, tmp_path):
         (bad / "train").rename(bad / f"_{split}")
     for split in c.PIPELINE_SPLITS:
         (bad / f"_{split}").rename(bad / split)
+    # A column the schema does not know (another export's extra magnitude) in some records.
+    extra = records.to_example(objs[1])
+    extra.features.feature["psfMag_r"].float_list.value.append(18.2)
+    with tf.io.TFRecordWriter(str(bad / "train" / "part-99999.tfrecord.gz"), options="GZIP") as w:
+        w.write(extra.SerializeToString())
     work = tmp_path / "work"
     proc = run_pipeline(bad, work)
     assert proc.returncode == 1
     assert "FAILED in AnomaliesGate" in proc.stdout
     assert "feature 'u'" in proc.stdout and "feature 'class'" in proc.stdout
+    assert "[train] feature 'psfMag_r': New column" in proc.stdout
     assert "Transform" not in states(work)
     assert not versions(work)

@@ -110,16 +110,24 @@ def test_predict_reproduces_tfma_recall_on_the_eval_split(e2e_run, sim300, tmp_p
             w.writerow([o.objid, repr(o.ra), repr(o.dec), *(repr(o.mags[b]) for b in c.BANDS), repr(o.redshift),
                         o.label])
         w.writerow(["bad1", 10.0, 1.0, "nan", 18, 18, 18, 18, 0.1, "STAR"])  # one bad row: reported, not fatal
+        far = objs[0]  # a real cutout with photometry far past the simulated training data: flagged, not refused
+        w.writerow(["far1", 10.0, 1.0, 29.5, *(repr(far.mags[b]) for b in c.BANDS[1:]), 7.4, far.label])
+        (images / "far1.jpg").write_bytes(far.image_jpeg)
     out = tmp_path / "pred.csv"
     proc = subprocess.run([sys.executable, "pipeline/predict.py", "--csv", str(rows_csv), "--images", str(images),
                            "--model-dir", model_dir, "--out", str(out)],
                           cwd=REPO_ROOT, capture_output=True, text=True)
     assert proc.returncode == 3, proc.stderr  # some rows failed, the rest predicted
     assert f"line {len(objs) + 2}, field 'u': bad_magnitude" in proc.stderr
-    assert f"read {len(objs) + 1}, predicted {len(objs)}, failed 1" in proc.stdout
+    assert f"read {len(objs) + 2}, predicted {len(objs) + 1}, failed 1" in proc.stdout
     assert f"model: {model_dir}" in proc.stdout
+    far_line = str(len(objs) + 3)
+    assert "[outside training range: u, redshift]" in proc.stdout
     with open(out) as fh:
-        predicted = [r for r in csv.DictReader(fh) if not r["error"]]
+        predicted = [r for r in csv.DictReader(fh) if not r["error"] and r["line"] != far_line]
+    with open(out) as fh:
+        assert next(r for r in csv.DictReader(fh) if r["line"] == far_line)["outside_training_range"] == "u redshift"
+    assert sum(bool(r["outside_training_range"]) for r in predicted) < len(predicted) / 5  # eval is like train
     tfma_recall = results.load(evaluation.uri).candidate.per_class
     for name in c.CLASS_NAMES:
         mine = [r for r in predicted if r["catalogue_class"] == name]

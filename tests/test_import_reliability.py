@@ -170,3 +170,20 @@ def test_simulate_refuses_a_non_empty_out(tmp_path):
     proc = _cli("simulate", "--n", 3, "--out", tmp_path)
     assert proc.returncode == 2 and "is not empty" in proc.stderr
     assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+def test_the_readme_reliability_catalogue_names_tests_that_exist():
+    import re
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    readme = (repo / "README.md").read_text()
+    section = readme.split("## Reliability", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| case")]
+    assert len(rows) >= 20
+    defined = set(re.findall(r"^def (test_\w+)\(", "\n".join(p.read_text() for p in (repo / "tests").glob("*.py")),
+                             re.M))
+    for row in rows:
+        named = re.findall(r"`(test_\w+)`", row)
+        assert named, row
+        assert set(named) <= defined, (set(named) - defined, row)

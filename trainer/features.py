@@ -20,3 +20,6 @@ IMAGE_XF = xf(c.IMAGE)
 LABEL_XF = xf(c.LABEL)
 CLASS_COUNTS_VOCAB = "class_counts"
 MODEL_KINDS = ("fusion", "tabular", "image")
+# Per example, one flag per tabular feature (c.TABULAR_FEATURES order): 1 where the value lies outside the
+# train split's [min, max] as Transform measured it. Serving returns it, so clients see extrapolation.
+RANGE_FLAGS_XF = "outside_training_range"

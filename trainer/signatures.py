@@ -24,11 +24,14 @@ def _predict(model: tf.keras.Model, transformed: dict[str, tf.Tensor]) -> dict[s
     # call would flip served images at random.
     probs = model(model_inputs(model, feats), training=False)
     class_id = tf.argmax(probs, axis=1)
-    return {
+    out = {
         "probabilities": probs,
         "class_id": class_id,
         "class_name": tf.gather(tf.constant(c.CLASS_NAMES), class_id),
     }
+    if f.RANGE_FLAGS_XF in transformed:  # absent for image-only models
+        out[f.RANGE_FLAGS_XF] = transformed[f.RANGE_FLAGS_XF]
+    return out
 
 
 def serving_feature_spec(tf_transform_output: tft.TFTransformOutput) -> dict[str, tf.io.FixedLenFeature]:
