@@ -26,6 +26,9 @@ def _report(run: Callable[[], Any]) -> int:
     for note in report.notes:
         print(f"note: {note}")
     print("splits: " + " ".join(f"{k}={v}" for k, v in report.splits.items()) + f"; rejects: {report.rejects_path}")
+    if report.read == 0:
+        print("error: the file has a header but no data rows; nothing to import", file=sys.stderr)
+        return 1
     if report.written == 0:
         print(f"error: no row was accepted ({report.read} read); the reasons are in {report.rejects_path}, e.g.:",
               file=sys.stderr)
