@@ -1,7 +1,7 @@
 """Fusion on real pixels: the real pairs (DR14 photometry + real SDSS cutouts), against tabular-only and
 gradient boosting, on the pairs' own objid-hash test split.
 
-    python benchmarks/real_fusion.py --pairs ../shared/data/real_pairs --image-encoder SAVED_MODEL [--seeds 0 1 2]
+    python -m benchmarks.real_fusion --pairs ../shared/data/real_pairs --image-encoder SAVED_MODEL [--seeds 0 1 2]
 
 Data: `python -m ingest import` of pairs.csv with its cutouts at 0.4"/px, split
 by the importer's objid hash (no object in two splits). "pairs + simulated"
@@ -18,17 +18,13 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-if __package__ in (None, ""):  # run as a script: import the repo's packages
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
-
 import pandas as pd  # noqa: E402
 
+import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
 from benchmarks.common import publish  # noqa: E402
 from benchmarks.quality import classic, network, render  # noqa: E402
 from ingest import contract as c  # noqa: E402
@@ -52,13 +48,17 @@ VARIANTS = {
 
 
 def tables(dr14_csv: Path, pairs_csv: Path, out: Path, limit: int | None) -> tuple[Path, Path]:
-    """(the pairs, the DR14 rows that no pair covers, matched on the exact ra/dec) as CSVs; `limit` rows of each."""
+    """(the pairs, the DR14 rows that no pair covers, matched on the exact ra/dec) as CSVs.
+
+    `limit` keeps about that many rows of each, the first limit/3 of every class, so that a small slice still has
+    every class in its eval split (the run's preflight refuses an eval split without one)."""
     dr14, pairs = pd.read_csv(dr14_csv), pd.read_csv(pairs_csv)
     key = lambda df: df["ra"].round(6).astype(str) + df["dec"].round(6).astype(str)  # noqa: E731
     rest = dr14[~key(dr14).isin(set(key(pairs)))]
     paths = (out / "pairs.csv", out / "dr14_without_cutout.csv")
     for df, path in zip((pairs, rest), paths):
-        df.head(limit).to_csv(path, index=False)
+        kept = df if limit is None else df.groupby("class", sort=False).head(-(-limit // 3)).head(limit)
+        kept.to_csv(path, index=False)
     return paths
 
 
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> str:
                 for model, s in classic(sets[data], seed).items():
                     per_model.setdefault(f"{model} ({label})", []).append(s)
         n_train = {k: len(v["train"]) for k, v in sets.items()}
-    command = (f"python benchmarks/real_fusion.py --image-encoder {args.image_encoder} "
+    command = (f"python -m benchmarks.real_fusion --image-encoder {args.image_encoder} "
                f"--seeds {' '.join(map(str, args.seeds))} --epochs {args.epochs}"
                + (f" --limit {args.limit}" if args.limit else ""))
     note = (f"Test: the real pairs' objid-hash test split, {len(test)} objects with REAL DR14 photometry and REAL "
