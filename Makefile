@@ -95,32 +95,32 @@ run-real: data/real_pairs/.done
 
 # Cost, serving, scale and quality tables (about 2 hours on 2 cores); each script rewrites its own BENCHMARKS.md section.
 bench: $(DATA)/.done
-	$(PY) benchmarks/cost.py --data-dir $(DATA)
-	$(PY) pipeline/run_local.py && $(PY) benchmarks/serving.py
-	$(PY) benchmarks/scale.py --sizes 10000 100000 --epochs 1
-	$(PY) benchmarks/quality.py --csv $(DR14_CSV)
+	$(PY) -m benchmarks.cost --data-dir $(DATA)
+	$(PY) pipeline/run_local.py && $(PY) -m benchmarks.serving
+	$(PY) -m benchmarks.scale --sizes 10000 100000 --epochs 1
+	$(PY) -m benchmarks.quality --csv $(DR14_CSV)
 
 # Real-pixel tables (BENCHMARKS.md "Real cutouts: ..."; about 2 hours on 2 cores). "before" is the simulator as it was
 # before its image calibration (commit 489a575), rendered from a temporary worktree of that commit.
 SIM_BEFORE_REV := 489a575
 bench-real: data/real_cutouts/.done data/real_pairs/.done
 	test -d $(REAL_OUT)/serving/sky_image_encoder || $(MAKE) encoder
-	$(PY) benchmarks/realism.py
+	$(PY) -m benchmarks.realism
 	rm -rf data/sim_after data/sim_before /tmp/sdss-sim-before
 	$(PY) -m ingest simulate --n 8000 --seed 11 --out data/sim_after
 	git worktree add --detach /tmp/sdss-sim-before $(SIM_BEFORE_REV)
 	cd /tmp/sdss-sim-before && $(CURDIR)/$(PY) -m ingest simulate --n 8000 --seed 11 --out $(CURDIR)/data/sim_before
 	git worktree remove --force /tmp/sdss-sim-before
-	$(PY) benchmarks/sim_to_real.py --real data/real_cutouts --pairs data/real_pairs --sim before=data/sim_before after=data/sim_after
-	$(PY) benchmarks/real_fusion.py --image-encoder $(REAL_OUT)/serving/sky_image_encoder
+	$(PY) -m benchmarks.sim_to_real --real data/real_cutouts --pairs data/real_pairs --sim before=data/sim_before after=data/sim_after
+	$(PY) -m benchmarks.real_fusion --image-encoder $(REAL_OUT)/serving/sky_image_encoder
 
 # Earlier studies: unimodal vs fusion on the built-in data, where to decode images, the simulator, drift thresholds.
 bench-studies: $(DATA)/.done
-	$(PY) benchmarks/drift.py --dr14 $(DR14_CSV)
-	$(PY) benchmarks/modalities.py --data-dir $(DATA)
-	$(PY) benchmarks/image_decode.py --data-dir $(DATA)
-	$(PY) benchmarks/calibration.py
-	$(PY) benchmarks/simulate_speed.py
+	$(PY) -m benchmarks.drift --dr14 $(DR14_CSV)
+	$(PY) -m benchmarks.modalities --data-dir $(DATA)
+	$(PY) -m benchmarks.image_decode --data-dir $(DATA)
+	$(PY) -m benchmarks.calibration
+	$(PY) -m benchmarks.simulate_speed
 
 clean:
 	rm -rf outputs data

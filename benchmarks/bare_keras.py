@@ -1,6 +1,6 @@
 """The cost baseline: the pipeline's model trained by a plain tf.keras script, no TFX, Beam or Transform.
 
-    python benchmarks/bare_keras.py --data-dir data/simulated --epochs 15 --out /tmp/bare_model
+    python -m benchmarks.bare_keras --data-dir data/simulated --epochs 15 --out /tmp/bare_model
 
 Same records, same model builder (trainer/model.py), same epochs, early
 stopping, class weights and batch size as the Trainer; features are z-scored
@@ -13,17 +13,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
-from pathlib import Path
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-if __package__ in (None, ""):  # run as a script: import the repo's packages
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
-
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
 from ingest import contract as c  # noqa: E402
 from ingest import records  # noqa: E402
 from pipeline import configs  # noqa: E402

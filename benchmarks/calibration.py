@@ -1,20 +1,16 @@
 """Simulated photometry against the real DR14 table: per-class means and spreads, band by band.
 
-    python benchmarks/calibration.py [--csv ../shared/data/sdss_dr14_10k.csv] [--n 20000]
+    python -m benchmarks.calibration [--csv ../shared/data/sdss_dr14_10k.csv] [--n 20000]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-if __package__ in (None, ""):  # run as a script: import the repo's packages
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
-
+import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
 from benchmarks.common import header, write_section  # noqa: E402
 from ingest import contract as c  # noqa: E402
 from ingest import photometry  # noqa: E402
@@ -46,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
         diff = np.abs(sim[:, :5].mean(axis=0) - ref[:, :5].mean(axis=0))
         worst = max(worst, float(diff.max()))
         rows.append(f"| {name} | abs. mean diff | " + " | ".join(f"{d:.3f}" for d in diff) + " | |")
-    body = (header(f"python benchmarks/calibration.py --n {args.n}")
+    body = (header(f"python -m benchmarks.calibration --n {args.n}")
             + f"\nMean ± std per class, all {len(real)} DR14 rows (dirt included) against {args.n} simulated objects "
             f"per class. Largest band-mean difference: {worst:.3f} mag (target < 0.1).\n\n"
             "| class | source | " + " | ".join(COLUMNS) + " |\n|---|---|" + "---|" * len(COLUMNS) + "\n"

@@ -1,6 +1,6 @@
 """What the pipeline costs over a bare tf.keras script, run alternately on the same data in one go.
 
-    python benchmarks/cost.py [--data-dir data/simulated] [--epochs 15] [--rounds 2]
+    python -m benchmarks.cost [--data-dir data/simulated] [--epochs 15] [--rounds 2]
 
 Each round: a cold `pipeline/run_local.py` (empty pipeline root), then
 benchmarks/bare_keras.py (same model, data, epochs). Then a rerun of the last
@@ -15,9 +15,6 @@ import statistics
 import sys
 import tempfile
 from pathlib import Path
-
-if __package__ in (None, ""):  # run as a script: import the repo's packages
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from benchmarks.common import header, publish, run_local_cmd, timed  # noqa: E402
 from pipeline import metadata as md  # noqa: E402
@@ -45,7 +42,7 @@ def measure(data_dir: str, epochs: int, rounds: int, tmp: Path) -> dict:
         work = tmp / f"pipeline{k}"
         pipeline.append(_ok(timed(run_local_cmd(data_dir, work, *flags)), "pipeline run"))
         components.append(component_seconds(work / "metadata.sqlite"))
-        bare.append(_ok(timed([sys.executable, "benchmarks/bare_keras.py", "--data-dir", data_dir,
+        bare.append(_ok(timed([sys.executable, "-m", "benchmarks.bare_keras", "--data-dir", data_dir,
                                "--epochs", str(epochs), "--out", str(tmp / f"bare{k}")]), "bare keras"))
     rerun = _ok(timed(run_local_cmd(data_dir, tmp / f"pipeline{rounds - 1}", *flags)), "cached rerun")
     rerun_states = {n: r.state for n, r in
@@ -93,7 +90,7 @@ def main(argv: list[str] | None = None) -> str:
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-cost-") as tmp:
         m = measure(args.data_dir, args.epochs, args.rounds, Path(tmp))
-    body = render(m, f"python benchmarks/cost.py --data-dir {args.data_dir} --epochs {args.epochs} "
+    body = render(m, f"python -m benchmarks.cost --data-dir {args.data_dir} --epochs {args.epochs} "
                      f"--rounds {args.rounds}")
     return publish(args.title, body, write=not args.no_write)
 

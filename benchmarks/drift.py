@@ -1,6 +1,6 @@
 """Where the drift thresholds come from: drift measures between samples that should and should not alarm.
 
-    python benchmarks/drift.py [--dr14 ../shared/data/sdss_dr14_10k.csv]
+    python -m benchmarks.drift [--dr14 ../shared/data/sdss_dr14_10k.csv]
 
 Uses the same comparators as the pipeline's DriftCheck (components/drift.py:
 TFDV, L-infinity on class shares, Jensen-Shannon on magnitudes and redshift)
@@ -14,16 +14,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-if __package__ in (None, ""):  # run as a script: import the repo's packages
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
-
 import pandas as pd  # noqa: E402
 
+import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
 from benchmarks.common import header, publish  # noqa: E402
 from ingest import contract as c  # noqa: E402
 from pipeline import configs  # noqa: E402
@@ -103,7 +99,7 @@ def main(argv: list[str] | None = None) -> str:
             (caught if alarms else missed).append(name)
         cells = " | ".join(f"**{m[k]:.3f}**" if k in alarms else f"{m[k]:.3f}" for k in COLUMNS)
         rows.append(f"| {name} | {kind} | {len(current)} / {len(baseline)} | {cells} | {', '.join(alarms) or 'none'} |")
-    body = (header("python benchmarks/drift.py") + "\n"
+    body = (header("python -m benchmarks.drift") + "\n"
             f"Thresholds (pipeline/configs.py DRIFT_THRESHOLDS): class L-infinity {t[c.LABEL]}, magnitudes "
             f"Jensen-Shannon {t['r']}, redshift Jensen-Shannon {t[c.REDSHIFT]}; values over them in bold. Train "
             "splits only, as the pipeline compares them, with TFDV's comparators as DriftCheck runs them. Simulated "

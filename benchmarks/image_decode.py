@@ -1,6 +1,6 @@
 """Where to decode the JPEG cutouts: in Transform (materialized float pixels) or in the trainer's input pipeline.
 
-    python benchmarks/image_decode.py [--data-dir data/simulated] [--epochs 15]
+    python -m benchmarks.image_decode [--data-dir data/simulated] [--epochs 15]
 
 Runs the whole pipeline once each way on the same records (fresh roots, no
 cache) and reports per-component seconds from MLMD, the size of Transform's
@@ -10,13 +10,10 @@ output on disk, wall time and peak RSS.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: import the repo's packages
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
-
+import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
 from benchmarks.common import header, run_local_cmd, timed, write_section  # noqa: E402
 from pipeline import metadata as md  # noqa: E402
 from pipeline.configs import PIPELINE_NAME  # noqa: E402
@@ -46,7 +43,7 @@ def main(argv: list[str] | None = None) -> None:
             transformed = md.artifacts(store, runs["Transform"].execution.id, "transformed_examples")[0]
             rows.append(f"| {label} | " + " | ".join(f"{runs[n].seconds:.1f}" for n in COMPONENTS)
                         + f" | {du_mb(Path(transformed.uri)):.1f} | {run.wall_s:.0f} | {run.peak_rss_mb:.0f} |")
-    body = (header(f"python benchmarks/image_decode.py --data-dir {args.data_dir} --epochs {args.epochs}")
+    body = (header(f"python -m benchmarks.image_decode --data-dir {args.data_dir} --epochs {args.epochs}")
             + "\n| decode in | " + " | ".join(f"{n} s" for n in COMPONENTS)
             + " | transformed examples MB | wall s | peak RSS MB |\n|---|" + "---|" * (len(COMPONENTS) + 3) + "\n"
             + "\n".join(rows) + "\n")

@@ -1,6 +1,6 @@
 """Fusion vs tabular-only vs image-only, each through the real pipeline (`--model`) on the same records.
 
-    python benchmarks/modalities.py [--data-dir data/simulated] [--epochs 15]
+    python -m benchmarks.modalities [--data-dir data/simulated] [--epochs 15]
 
 It answers the realism question for the simulator: an image-only model should
 sit clearly below one that also sees photometry and redshift.
@@ -9,13 +9,10 @@ sit clearly below one that also sees photometry and redshift.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: import the repo's packages
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
-
+import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
 from benchmarks.common import header, run_local_cmd, timed, write_section  # noqa: E402
 from evaluation import results  # noqa: E402
 from ingest import contract as c  # noqa: E402
@@ -50,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
             rows.append(f"| {kind} | {m.accuracy:.4f} | "
                         + " | ".join(f"{m.per_class[k]['recall']:.4f}" for k in c.CLASS_NAMES)
                         + f" | {m.n} | {run.wall_s:.0f} |")
-    body = (header(f"python benchmarks/modalities.py --data-dir {args.data_dir} --epochs {args.epochs}")
+    body = (header(f"python -m benchmarks.modalities --data-dir {args.data_dir} --epochs {args.epochs}")
             + "\nEval split of the records; per-class columns are argmax recall. "
             "Data is simulated, not real observations.\n\n"
             "| model | accuracy | " + " | ".join(f"{k} recall" for k in c.CLASS_NAMES) + " | n eval | wall s |\n"

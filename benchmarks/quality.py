@@ -1,6 +1,6 @@
 """Quality on real DR14 photometry: the pipeline's fusion, tabular and image models against scikit-learn.
 
-    python benchmarks/quality.py [--csv ../shared/data/sdss_dr14_10k.csv] [--seeds 0 1 2]
+    python -m benchmarks.quality [--csv ../shared/data/sdss_dr14_10k.csv] [--seeds 0 1 2]
 
 One fixed, stratified train/eval/test split (split seed 0) of the imported
 table, cutouts simulated with GalSim. Every model trains on train (the
@@ -15,20 +15,16 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-if __package__ in (None, ""):  # run as a script: import the repo's packages
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
-
 import numpy as np  # noqa: E402
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier  # noqa: E402
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
+import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
 from benchmarks.common import header, publish, run_local_cmd, timed  # noqa: E402
 from ingest import contract as c  # noqa: E402
 from ingest import records  # noqa: E402
@@ -150,7 +146,7 @@ def main(argv: list[str] | None = None) -> str:
                 print(kind, seed, per_model[kind][-1], flush=True)
             for name, s in classic(split, seed).items():
                 per_model.setdefault(name, []).append(s)
-    command = (f"python benchmarks/quality.py --seeds {' '.join(map(str, args.seeds))} --models "
+    command = (f"python -m benchmarks.quality --seeds {' '.join(map(str, args.seeds))} --models "
                f"{' '.join(args.models)} --epochs {args.epochs}" + (f" --limit {args.limit}" if args.limit else ""))
     body = render(per_model, len(split["test"]), command)
     return publish(args.title, body, write=not args.no_write)

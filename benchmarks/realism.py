@@ -1,7 +1,7 @@
 """How real do the simulator's cutouts look? Real vs simulated cutouts of the same objects, before and after
 calibration: measured quantities per class, a real-vs-simulated discriminator's AUC, and a side-by-side sheet.
 
-    python benchmarks/realism.py [--pairs ../shared/data/real_pairs] [--per-class 200] [--sheet PNG]
+    python -m benchmarks.realism [--pairs ../shared/data/real_pairs] [--per-class 200] [--sheet PNG]
 
 The objects are real pairs drawn with another seed than the calibration's
 sample. "before" is the simulator's uncalibrated camera (ImageModel()
@@ -18,16 +18,11 @@ import argparse
 import dataclasses
 import io
 import os
-import sys
-from pathlib import Path
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-if __package__ in (None, ""):  # run as a script: import the repo's packages
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
-
 import numpy as np  # noqa: E402
 
+import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
 from benchmarks.common import REPO, header, publish  # noqa: E402
 from ingest import calibrate_images as cal  # noqa: E402
 from ingest import contract as c  # noqa: E402
@@ -142,7 +137,7 @@ def main(argv: list[str] | None = None) -> str:
     for field in dataclasses.fields(ImageModel):
         b, a = getattr(models["before"], field.name), getattr(models["after"], field.name)
         params.append(f"| {field.name} | {_fmt(b)} | {_fmt(a)} |")
-    command = f"python benchmarks/realism.py --per-class {args.per_class}"
+    command = f"python -m benchmarks.realism --per-class {args.per_class}"
     body = (header(command)
             + f"\n{len(sample.labels)} real pairs (seed {SAMPLE_SEED}, not the calibration's sample): each REAL "
             "SkyServer cutout beside a simulated cutout of the same object from its DR14 photometry. "

@@ -1,6 +1,6 @@
 """Why the tabular model trails gradient boosting: how redshift is scaled before the MLP.
 
-    python benchmarks/redshift_scaling.py [--data-dir data/dr14] [--epochs 15]
+    python -m benchmarks.redshift_scaling [--data-dir data/dr14] [--epochs 15]
 
 Transform z-scores redshift. Stars sit at z ~ 0 and most galaxies at
 0.02-0.2, while quasars stretch the scale to z ~ 5, so that boundary spans a
@@ -15,16 +15,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
-from pathlib import Path
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-if __package__ in (None, ""):  # run as a script: import the repo's packages
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
-
 import numpy as np  # noqa: E402
 
+import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
 from benchmarks.common import header, publish  # noqa: E402
 from ingest import contract as c  # noqa: E402
 from ingest import records  # noqa: E402
@@ -87,7 +82,7 @@ def main(argv: list[str] | None = None) -> str:
     for mode, label in (("zscore", "z-scored (what Transform does)"), ("asinh", f"asinh(z / {Z_SOFTENING}), z-scored")):
         s = score(train, val, mode, args.epochs, args.seed)
         rows.append(f"| {label} | " + " | ".join(f"{s[k]:.4f}" for k in cols) + " |")
-    body = (header(f"python benchmarks/redshift_scaling.py --data-dir {args.data_dir} --epochs {args.epochs}")
+    body = (header(f"python -m benchmarks.redshift_scaling --data-dir {args.data_dir} --epochs {args.epochs}")
             + f"\nTabular model only, train split {len(train)}, scored on the eval split ({len(val)}); seed "
             f"{args.seed}.\n\n| redshift scaling | " + " | ".join(cols) + " |\n|---|" + "---|" * len(cols) + "\n"
             + "\n".join(rows) + "\n")

@@ -1,6 +1,6 @@
 """Scale: the whole pipeline on 10k and 100k simulated objects on this machine.
 
-    python benchmarks/scale.py [--sizes 10000 100000] [--epochs 1]
+    python -m benchmarks.scale [--sizes 10000 100000] [--epochs 1]
 
 Per size: simulate the records, then one cold `pipeline/run_local.py`. Reports
 per-component seconds (MLMD), examples/s, peak RSS and the disk used by
@@ -15,9 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: import the repo's packages
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
-
+import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
 from benchmarks.common import header, publish, run_local_cmd, timed  # noqa: E402
 from benchmarks.cost import component_seconds  # noqa: E402
 
@@ -74,7 +72,7 @@ def main(argv: list[str] | None = None) -> str:
         with tempfile.TemporaryDirectory(prefix=f"bench-scale-{n}-") as tmp:
             results.append(measure(n, args.epochs, Path(tmp)))
             subprocess.run(["sync"], check=False)
-    body = render(results, f"python benchmarks/scale.py --sizes {' '.join(map(str, args.sizes))} "
+    body = render(results, f"python -m benchmarks.scale --sizes {' '.join(map(str, args.sizes))} "
                            f"--epochs {args.epochs}")
     return publish(args.title, body, write=not args.no_write)
 

@@ -1,6 +1,6 @@
 """Serving cost of the pushed SavedModel on CPU: one-example latency per signature, batch throughput.
 
-    python benchmarks/serving.py [--model-dir outputs/serving/sky_classifier/<v>] [--records data/simulated/test]
+    python -m benchmarks.serving [--model-dir outputs/serving/sky_classifier/<v>] [--records data/simulated/test]
 
 In process, as TF Serving would run the graph (no HTTP): p50/p99 of single
 examples through serving_default (tf.Example) and serving_raw (named raw
@@ -11,18 +11,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-if __package__ in (None, ""):  # run as a script: import the repo's packages
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
-
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
 from benchmarks.common import header, publish  # noqa: E402
 from evaluation.predictions import SERVING_DEFAULT, latest_version, raw_inputs  # noqa: E402
 from ingest import records  # noqa: E402
@@ -93,7 +89,7 @@ def main(argv: list[str] | None = None) -> str:
     args = p.parse_args(argv)
     model_dir = args.model_dir or latest_version(str(configs.SERVING_DIR / configs.MODEL_NAME))
     r = measure(model_dir, args.records, args.singles, args.batch, args.batches)
-    body = render(r, f"python benchmarks/serving.py --model-dir {model_dir} --records {args.records}",
+    body = render(r, f"python -m benchmarks.serving --model-dir {model_dir} --records {args.records}",
                   args.singles, args.batch)
     return publish(args.title, body, write=not args.no_write)
 

@@ -1,7 +1,7 @@
 """Image-only models on real SDSS cutouts: trained on real pixels vs trained on the simulator's, before and after
 its calibration against real cutouts.
 
-    python benchmarks/sim_to_real.py --real data/real_cutouts --sim before=DIR after=DIR [--seeds 0 1 2]
+    python -m benchmarks.sim_to_real --real data/real_cutouts --sim before=DIR after=DIR [--seeds 0 1 2]
 
 `--real` is `python -m ingest cutouts` of ../shared/data/real_cutouts (its
 objid-hash train/eval/test split); each `--sim` is `python -m ingest simulate`
@@ -16,17 +16,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
-from pathlib import Path
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-if __package__ in (None, ""):  # run as a script: import the repo's packages
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
-
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
 from benchmarks.bare_keras import balanced_weights  # noqa: E402
 from benchmarks.common import header, publish  # noqa: E402
 from ingest import contract as c  # noqa: E402
@@ -111,7 +106,7 @@ def main(argv: list[str] | None = None) -> str:
     described = "; ".join(f"{t}: {len(objs)} (" + ", ".join(f"{n} {sum(o.label == n for o in objs)}"
                                                              for n in c.CLASS_NAMES) + ")"
                           for t, objs in tests.items())
-    command = (f"python benchmarks/sim_to_real.py --real {args.real}" + (f" --pairs {args.pairs}" if args.pairs else "")
+    command = (f"python -m benchmarks.sim_to_real --real {args.real}" + (f" --pairs {args.pairs}" if args.pairs else "")
                + f" --sim {' '.join(args.sim)} --seeds {' '.join(map(str, args.seeds))} --epochs {args.epochs}")
     body = (header(command)
             + "\nTest sets, all REAL SkyServer cutouts at the contract's geometry, objid-hash test splits that nothing "

@@ -1,6 +1,6 @@
 """Simulator throughput: `python -m ingest simulate` at a few sizes, all cores.
 
-    python benchmarks/simulate_speed.py [--sizes 1000 10000]
+    python -m benchmarks.simulate_speed [--sizes 1000 10000]
 """
 
 from __future__ import annotations
@@ -10,9 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: import the repo's packages
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
-
+import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
 from benchmarks.common import header, timed, write_section  # noqa: E402
 
 
@@ -28,7 +26,7 @@ def main(argv: list[str] | None = None) -> None:
                 raise SystemExit(run.output[-3000:])
             mb = sum(f.stat().st_size for f in Path(tmp).rglob("*.tfrecord.gz")) / 2**20
         rows.append(f"| {n} | {run.wall_s:.1f} | {n / run.wall_s:.0f} | {run.peak_rss_mb:.0f} | {mb:.1f} |")
-    body = (header("python benchmarks/simulate_speed.py --sizes " + " ".join(map(str, args.sizes)))
+    body = (header("python -m benchmarks.simulate_speed --sizes " + " ".join(map(str, args.sizes)))
             + "\nWall time includes interpreter and TensorFlow start-up (~5 s). Peak RSS is the largest process.\n\n"
             "| objects | wall s | objects/s | peak RSS MB | records MB |\n|---|---|---|---|---|\n"
             + "\n".join(rows) + "\n")

@@ -13,6 +13,8 @@ from tfx.dsl.component.experimental.annotations import InputArtifact
 from tfx.dsl.component.experimental.decorators import component
 from tfx.types import artifact_utils, standard_artifacts
 
+from ingest import contract as c
+
 
 class DataAnomaliesError(RuntimeError):
     pass
@@ -22,7 +24,7 @@ def describe(anomalies_uri: str, split_names: list[str]) -> list[str]:
     """One readable line per (split, feature) anomaly."""
     lines = []
     for split in split_names:
-        path = os.path.join(anomalies_uri, f"Split-{split}", "SchemaDiff.pb")
+        path = os.path.join(anomalies_uri, c.split_dir(split), "SchemaDiff.pb")
         report = load_anomalies_binary(path)
         for feature, info in sorted(report.anomaly_info.items()):
             reasons = "; ".join(f"{r.short_description}: {r.description}" for r in info.reason) or info.description

@@ -31,7 +31,7 @@ MEASURES = {anomalies_pb2.DriftSkewInfo.Measurement.L_INFTY: "L-infinity",
 
 
 class DataDriftArtifact(Artifact):
-    TYPE_NAME = "DataDrift"
+    TYPE_NAME = "sdss.DataDrift"  # namespace.Name: what the Kubeflow V2 compiler requires
 
 
 class DataDriftError(RuntimeError):
@@ -39,7 +39,7 @@ class DataDriftError(RuntimeError):
 
 
 def _stats(statistics_uri: str):
-    return tfdv.load_stats_binary(os.path.join(statistics_uri, f"Split-{SPLIT}", "FeatureStats.pb"))
+    return tfdv.load_stats_binary(os.path.join(statistics_uri, c.split_dir(SPLIT), "FeatureStats.pb"))
 
 
 def with_comparators(schema: schema_pb2.Schema, thresholds: dict[str, float]) -> schema_pb2.Schema:

@@ -18,6 +18,7 @@ from tfx.utils import path_utils
 from components.drift import DataDriftArtifact, headline
 from components.drift import load as load_drift
 from evaluation import html_report
+from ingest import contract as c
 from ingest.provenance import describe
 
 REPORT_FILE = "report.html"
@@ -25,7 +26,7 @@ SUMMARY_FILE = "summary.json"
 
 
 class EvaluationReportArtifact(Artifact):
-    TYPE_NAME = "EvaluationReport"
+    TYPE_NAME = "sdss.EvaluationReport"  # namespace.Name, as Kubeflow V2 requires
 
 
 @component
@@ -42,8 +43,8 @@ def EvaluationReport(
 ) -> None:
     """`code_sha256` (of the report code) is only read by TFX: it keys the cache, so an edit re-runs the report."""
     inputs = html_report.from_artifacts(
-        evaluation.uri, path_utils.serving_model_path(model.uri), os.path.join(model_run.uri, "history.csv"),
-        os.path.join(examples.uri, f"Split-{split}", "*"), describe(data_dir))
+        evaluation.uri, path_utils.serving_model_path(model.uri), os.path.join(model_run.uri, c.HISTORY_FILE),
+        os.path.join(examples.uri, c.split_dir(split), "*"), describe(data_dir))
     if drift is not None:
         found = load_drift(drift.uri)
         inputs.drift_headline = headline(found)

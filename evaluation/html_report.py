@@ -11,8 +11,8 @@ import csv
 import html
 import io
 import math
+import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import matplotlib
 
@@ -78,8 +78,10 @@ def per_class_png(ev: Evaluation) -> str:
 
 
 def read_history(path: str) -> dict[str, list[float]]:
-    with open(path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
+    import tensorflow as tf
+
+    with tf.io.gfile.GFile(path) as fh:
+        rows = list(csv.DictReader(io.StringIO(fh.read(), newline="")))
     return {k: [float(r[k]) for r in rows] for k in (rows[0] if rows else {})}
 
 
@@ -110,6 +112,12 @@ def misclassified_png(pred: Predictions) -> tuple[str | None, int]:
         p = pred.probabilities[i].max()
         ax.set_title(f"{pred.actual[i]} → {pred.predicted[i]}\np={p:.2f}", fontsize=8)
     return _png(fig), len(wrong)
+
+
+def _exists(path: str) -> bool:
+    import tensorflow as tf
+
+    return tf.io.gfile.exists(path)
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -146,7 +154,7 @@ def render(inputs: ReportInputs) -> str:
                   _table(["", *(f"pred {n}" for n in c.CLASS_NAMES)], text.confusion_rows(ev.candidate)),
                   f"<img alt='confusion matrix' src='{confusion_png(ev.candidate.confusion)}'>"]
     parts.append(f"<img alt='per-class metrics' src='{per_class_png(ev)}'>")
-    if inputs.history_csv and Path(inputs.history_csv).exists():
+    if inputs.history_csv and _exists(inputs.history_csv):
         parts += ["<h2>Training curves</h2>",
                   f"<img alt='training curves' src='{curves_png(read_history(inputs.history_csv))}'>"]
     if inputs.predictions is not None:
@@ -164,8 +172,12 @@ def render(inputs: ReportInputs) -> str:
 
 
 def write(inputs: ReportInputs, path: str) -> str:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(render(inputs), encoding="utf-8")
+    """Through tf.io.gfile: the report artifact may live on gs://."""
+    import tensorflow as tf
+
+    tf.io.gfile.makedirs(os.path.dirname(path) or ".")
+    with tf.io.gfile.GFile(path, "w") as fh:
+        fh.write(render(inputs))
     return path
 
 

@@ -1,6 +1,6 @@
 """Running a pushed or candidate SavedModel over records, the way a serving client would.
 
-The report's misclassified sheet, `pipeline/predict.py` and the serving and
+The report's misclassified sheet, `sdss-predict` and the serving and
 quality benchmarks all predict through the model's own signatures, so what
 they show is what TF Serving would answer.
 """
@@ -20,7 +20,7 @@ from ingest.records import SkyObject, from_example
 from trainer.features import RANGE_FLAGS_XF as RANGE_FLAGS
 from trainer.signatures import SERVING_RAW
 
-SERVING_DEFAULT = "serving_default"
+SERVING_DEFAULT = c.SERVING_DEFAULT
 
 
 @dataclass
@@ -76,7 +76,7 @@ def predict_raw_with_ranges(model, objs: Sequence[SkyObject], batch_size: int = 
     probs, flags = [], []
     for i in range(0, len(objs), batch_size):
         out = fn(**raw_inputs(objs[i:i + batch_size], names))
-        probs.append(out["probabilities"].numpy())
+        probs.append(out[c.PROBABILITIES].numpy())
         if has_flags:
             flags.append(out[RANGE_FLAGS].numpy())
     if not probs:
@@ -87,7 +87,7 @@ def predict_raw_with_ranges(model, objs: Sequence[SkyObject], batch_size: int = 
 def predict_examples(model, serialized: Sequence[bytes], batch_size: int = 256) -> np.ndarray:
     """Class probabilities through serving_default (tf.Example in)."""
     fn = model.signatures[SERVING_DEFAULT]
-    out = [fn(examples=tf.constant(list(serialized[i:i + batch_size])))["probabilities"].numpy()
+    out = [fn(examples=tf.constant(list(serialized[i:i + batch_size])))[c.PROBABILITIES].numpy()
            for i in range(0, len(serialized), batch_size)]
     return np.concatenate(out) if out else np.zeros((0, len(c.CLASS_NAMES)), np.float32)
 

@@ -1,4 +1,4 @@
-"""Plain-text views of an evaluation, for the console (`pipeline/inspect_eval.py`, the run summary)."""
+"""Plain-text views of an evaluation, for the console (`sdss-inspect`, the run summary)."""
 
 from __future__ import annotations
 

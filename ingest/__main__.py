@@ -1,4 +1,4 @@
-"""`python -m ingest simulate|import|download ...`: the three ways to make pipeline records."""
+"""`python -m ingest simulate|import|cutouts|download ...` (or `sdss-ingest ...`): the ways to make pipeline records."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import pipeline  # noqa: F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from ingest import contract as c  # noqa: E402

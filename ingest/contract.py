@@ -1,7 +1,8 @@
-"""The record contract: the one place that names features, classes and the image size.
+"""The record contract: the one place that names features, classes and the image size, and the names that
+the model's clients and the pipeline's layers share (signatures, outputs, artifact files).
 
-The simulator, the importer, the schema test, Transform, the trainer and the
-evaluator all import these names, so a rename happens here or nowhere.
+The simulator, the importer, the schema test, Transform, the trainer, the
+evaluator and the CLIs all import these names, so a rename happens here or nowhere.
 """
 
 from __future__ import annotations
@@ -44,3 +45,22 @@ def feature_range(name: str) -> tuple[float, float]:
     if name in BANDS:
         return MAG_RANGE
     return {REDSHIFT: REDSHIFT_RANGE, RA: RA_RANGE, DEC: DEC_RANGE}[name]
+
+
+# The pushed SavedModel's signatures and outputs (trainer/signatures.py makes them; TFMA, predict and the
+# benchmarks call them).
+SERVING_DEFAULT = "serving_default"  # serialized tf.Example in
+SERVING_RAW = "serving_raw"  # named raw features in
+TRANSFORM_FEATURES = "transform_features"  # the Transform graph, for TFMA
+PROBABILITIES = "probabilities"
+CLASS_ID = "class_id"
+CLASS_NAME = "class_name"
+OUTSIDE_TRAINING_RANGE = "outside_training_range"  # one flag per TABULAR_FEATURES entry
+
+# Files and folders inside TFX artifacts that several components read.
+HISTORY_FILE = "history.csv"  # the Trainer's per-epoch metrics, in its model_run artifact
+
+
+def split_dir(split: str) -> str:
+    """TFX's folder for one split inside an Examples, ExampleStatistics or ExampleAnomalies artifact."""
+    return f"Split-{split}"

@@ -14,25 +14,46 @@ IMPORT_SUMMARY = "import_summary.json"  # written by `ingest import` and `ingest
 LABELLED_CUTOUTS = "labelled_cutouts"  # the summary's `kind` for `ingest cutouts`
 
 
+def _exists(path: str) -> bool:
+    """Local paths through pathlib (no TensorFlow start-up for the CLIs); gs:// and the like through tf.io.gfile."""
+    if "://" not in path:
+        return Path(path).exists()
+    import tensorflow as tf
+
+    return tf.io.gfile.exists(path)
+
+
+def _read(path: str) -> str:
+    if "://" not in path:
+        return Path(path).read_text()
+    import tensorflow as tf
+
+    with tf.io.gfile.GFile(path) as fh:
+        return fh.read()
+
+
+def _summary(data_dir: str) -> dict | None:
+    path = f"{str(data_dir).rstrip('/')}/{IMPORT_SUMMARY}"
+    return json.loads(_read(path)) if _exists(path) else None
+
+
 def is_image_only(data_dir: str) -> bool:
     """True for records of labelled cutouts without photometry."""
-    summary = Path(data_dir) / IMPORT_SUMMARY
-    return summary.exists() and json.loads(summary.read_text()).get("kind") == LABELLED_CUTOUTS
+    summary = _summary(data_dir)
+    return bool(summary) and summary.get("kind") == LABELLED_CUTOUTS
 
 
 def is_recorded(data_dir: str) -> bool:
     """True when `ingest` finished writing this folder (its summary or marker is written last, then renamed in)."""
-    return (Path(data_dir) / SIMULATED_MARKER).exists() or (Path(data_dir) / IMPORT_SUMMARY).exists()
+    return _exists(f"{str(data_dir).rstrip('/')}/{SIMULATED_MARKER}") or _summary(data_dir) is not None
 
 
 def describe(data_dir: str) -> str:
-    folder = Path(data_dir)
-    if (folder / SIMULATED_MARKER).exists():
+    if _exists(f"{str(data_dir).rstrip('/')}/{SIMULATED_MARKER}"):
         return ("(data: SIMULATED by the built-in simulator from real SDSS DR14 photometry statistics, "
                 "cutouts rendered with GalSim; not real observations)")
-    summary = folder / IMPORT_SUMMARY
-    if summary.exists():
-        info = json.loads(summary.read_text())
+    info = _summary(data_dir)
+    if info is not None:
         if info.get("kind") == LABELLED_CUTOUTS:
             return (f"(data: labelled cutouts from {info['images']} with labels from {info['source_csv']}, "
                     "no photometry: an image-only model)")

@@ -66,10 +66,3 @@ DRIFT_MODE = "warn"  # or "halt": stop before Transform when anything drifted
 ENCODER_EPOCHS = 40
 ENCODER_ACCURACY_FLOOR = 0.75
 ENCODER_CLASS_RECALL_FLOOR = 0.60
-
-
-def beam_args_local(direct_num_workers: int = 1) -> list[str]:
-    """In-memory Beam is fastest on a 2-core machine; more workers switch to multi-processing."""
-    if direct_num_workers <= 1:
-        return ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
-    return ["--direct_running_mode=multi_processing", f"--direct_num_workers={direct_num_workers}"]

@@ -21,7 +21,6 @@ from evaluation.results import AUC
 from ingest import contract as c
 from pipeline import configs
 from trainer import features as f
-from trainer.signatures import TRANSFORM_FEATURES
 
 
 @dataclass(frozen=True)
@@ -57,9 +56,9 @@ def build(gate: Gate = Gate(), code_sha256: str = "") -> tfma.EvalConfig:
                                            threshold=_threshold(gate.accuracy_floor, gate.max_accuracy_drop))
     accuracy = tfma.MetricConfig(class_name="SparseCategoricalAccuracy", per_slice_thresholds=[overall, *per_class])
     return tfma.EvalConfig(
-        model_specs=[tfma.ModelSpec(signature_name="serving_default", label_key=f.LABEL_XF,
-                                    prediction_key="probabilities",
-                                    preprocessing_function_names=[TRANSFORM_FEATURES])],
+        model_specs=[tfma.ModelSpec(signature_name=c.SERVING_DEFAULT, label_key=f.LABEL_XF,
+                                    prediction_key=c.PROBABILITIES,
+                                    preprocessing_function_names=[c.TRANSFORM_FEATURES])],
         slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=[c.LABEL])],
         metrics_specs=[
             tfma.MetricsSpec(metrics=[

@@ -1,8 +1,8 @@
 """Shows a run's evaluation without a notebook: per-class table, candidate vs baseline, confusion matrix, verdict.
 
-    python pipeline/inspect_eval.py                      # latest run in outputs/metadata.sqlite
-    python pipeline/inspect_eval.py --list               # run ids
-    python pipeline/inspect_eval.py --run-id 2026-11-25T21:25:16.472570 --html report.html
+    sdss-inspect                      # latest run in outputs/metadata.sqlite
+    sdss-inspect --list               # run ids
+    sdss-inspect --run-id 2026-11-25T21:25:16.472570 --html report.html
 
 (Named inspect_eval, not inspect: a script called inspect.py would shadow Python's own module.)
 """
@@ -14,18 +14,18 @@ import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-if __package__ in (None, ""):
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
 
+import pipeline  # noqa: E402,F401 - the process environment before TensorFlow loads
+from ingest import contract as c  # noqa: E402
 from pipeline import configs  # noqa: E402
 from pipeline import metadata as md  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--metadata-path", default=str(configs.METADATA_PATH), help="MLMD SQLite file of the runs")
+    p.add_argument("--metadata-path", default=str(configs.METADATA_PATH),
+                   help="MLMD SQLite file of the runs, or a .pbtxt ConnectionConfig for any MLMD store")
     p.add_argument("--pipeline-name", default=configs.PIPELINE_NAME)
     p.add_argument("--run-id", help="a pipeline run id (see --list); default: the latest run")
     p.add_argument("--list", action="store_true", help="list run ids with their blessing, then exit")
@@ -79,8 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         model_run = md.artifacts(store, trainer.id, "model_run")
         report = html_report.from_artifacts(
             evaluation.uri, path_utils.serving_model_path(inputs[0].uri),
-            os.path.join(model_run[0].uri, "history.csv") if model_run else "",
-            os.path.join(examples[0].uri, "Split-eval", "*"), describe(_input_base(store, run)))
+            os.path.join(model_run[0].uri, c.HISTORY_FILE) if model_run else "",
+            os.path.join(examples[0].uri, c.split_dir("eval"), "*"), describe(_input_base(store, run)))
         print(f"\nHTML report: {html_report.write(report, args.html)}")
     return 0
 

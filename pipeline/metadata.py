@@ -13,11 +13,26 @@ _STATE = metadata_store_pb2.Execution.State
 INPUT = metadata_store_pb2.Event.INPUT
 
 
-def open_store(metadata_path: str) -> mlmd.MetadataStore:
+def connection_config(metadata: str | metadata_store_pb2.ConnectionConfig, readonly: bool = True
+                      ) -> metadata_store_pb2.ConnectionConfig:
+    """Any MLMD store: a ConnectionConfig, a text-format one in a `.pbtxt` file (MySQL on a cluster, say), or a
+    SQLite file path (opened read-only unless `readonly` is off)."""
+    if isinstance(metadata, metadata_store_pb2.ConnectionConfig):
+        return metadata
+    if str(metadata).endswith(".pbtxt"):
+        from google.protobuf import text_format
+
+        with open(metadata) as fh:
+            return text_format.Parse(fh.read(), metadata_store_pb2.ConnectionConfig())
     cfg = metadata_store_pb2.ConnectionConfig()
-    cfg.sqlite.filename_uri = metadata_path
-    cfg.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
-    return mlmd.MetadataStore(cfg)
+    cfg.sqlite.filename_uri = str(metadata)
+    cfg.sqlite.connection_mode = (metadata_store_pb2.SqliteMetadataSourceConfig.READONLY if readonly else
+                                  metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE)
+    return cfg
+
+
+def open_store(metadata: str | metadata_store_pb2.ConnectionConfig) -> mlmd.MetadataStore:
+    return mlmd.MetadataStore(connection_config(metadata))
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Classifies objects with the latest pushed model, through its raw-feature serving signature.
 
-    python pipeline/predict.py --csv rows.csv --images cutouts/ [--out predictions.csv]
-    python pipeline/predict.py --u 19.2 --g 18.9 --r 18.7 --i 18.6 --z 18.5 --redshift 1.3 --image obj.jpg
+    sdss-predict --csv rows.csv --images cutouts/ [--out predictions.csv]
+    sdss-predict --u 19.2 --g 18.9 --r 18.7 --i 18.6 --z 18.5 --redshift 1.3 --image obj.jpg
 
 The CSV takes SkyServer's column names (u g r i z redshift, optional objid,
 ra, dec, class); cutouts are found as <objid>, J<ra><dec> (the import key)
@@ -19,11 +19,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-if __package__ in (None, ""):
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
 
+import pipeline  # noqa: E402,F401 - the process environment before TensorFlow loads
 from ingest import contract as c  # noqa: E402
 from ingest import skyserver_import as sky  # noqa: E402
 from ingest.columns import read_rows  # noqa: E402
@@ -173,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.out, "w", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(["line", "key", "predicted", *(f"p_{n}" for n in c.CLASS_NAMES), "catalogue_class",
-                        "outside_training_range", "error"])
+                        c.OUTSIDE_TRAINING_RANGE, "error"])
             for k, row in enumerate(rows):
                 p = probs.get(k)
                 cells = [f"{v:.6f}" for v in p] if p else [""] * len(c.CLASS_NAMES)

@@ -37,7 +37,7 @@ def run_summary(metadata_path: str, pipeline_name: str, wall_s: float, data_note
     if reporter:
         report = md.artifacts(store, reporter.execution.id, "report")
         if report:
-            lines.append(f"report: {report[0].uri}/report.html  (inspect: python pipeline/inspect_eval.py)")
+            lines.append(f"report: {report[0].uri}/report.html  (inspect: sdss-inspect)")
     pusher = runs.get("Pusher")
     if pusher:
         pushed = md.artifacts(store, pusher.execution.id, "pushed_model")

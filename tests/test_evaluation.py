@@ -114,7 +114,7 @@ def test_predict_reproduces_tfma_recall_on_the_eval_split(e2e_run, sim300, tmp_p
         w.writerow(["far1", 10.0, 1.0, 29.5, *(repr(far.mags[b]) for b in c.BANDS[1:]), 7.4, far.label])
         (images / "far1.jpg").write_bytes(far.image_jpeg)
     out = tmp_path / "pred.csv"
-    proc = subprocess.run([sys.executable, "pipeline/predict.py", "--csv", str(rows_csv), "--images", str(images),
+    proc = subprocess.run([sys.executable, "-m", "pipeline.predict", "--csv", str(rows_csv), "--images", str(images),
                            "--model-dir", model_dir, "--out", str(out)],
                           cwd=REPO_ROOT, capture_output=True, text=True)
     assert proc.returncode == 3, proc.stderr  # some rows failed, the rest predicted

@@ -9,6 +9,7 @@ from components.curated_schema import file_sha256
 from pipeline import configs, eval_config
 from pipeline.fingerprint import code_hashes, tree_sha256
 from pipeline.pipeline import create_pipeline
+from runners.beam import BeamOptions, beam_args
 
 BASE = {name: f"{name}-a" for name in configs.CODE_FOR}
 
@@ -20,7 +21,7 @@ def _params(schema_sha: str, code_sha: dict[str, str], tmp_path) -> dict[str, di
         serving_dir=str(tmp_path / "serving"), model_name="m",
         eval_config=eval_config.build(code_sha256=code_sha["evaluate"]),
         train_config={"epochs": 1}, decode_images_in_transform=False, metadata_connection_config=None,
-        beam_pipeline_args=configs.beam_args_local())
+        beam_pipeline_args=beam_args(BeamOptions()))
     ir = compiler.Compiler().compile(p)
     out = {}
     for node in ir.nodes:

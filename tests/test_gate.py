@@ -7,10 +7,12 @@ from tfx import v1 as tfx
 
 from components.evaluation_report import SUMMARY_FILE
 from evaluation import results
-from pipeline import inspect_eval, run_local
+from pipeline import inspect_eval
 from pipeline import metadata as md
+from pipeline.assemble import RunConfig, assemble
 from pipeline.configs import PIPELINE_NAME
-from tests.e2e import flags, versions
+from runners.beam import BeamOptions, beam_args
+from tests.e2e import versions
 
 pytestmark = pytest.mark.e2e
 
@@ -21,10 +23,15 @@ def blind_run(e2e_run, sim300):
     pushed_before = versions(work)  # the e2e run's model, and the schema-edit rerun's if that ran first
     assert pushed_before
     # A real recall floor for this run; the e2e model was blessed with floors set for mechanics only.
-    args = run_local.parse_args(flags(sim300, work, "--class-recall-floor", "0.5"))
-    tfx.orchestration.LocalDagRunner().run(run_local.build(args, trainer_run_fn="tests.qso_blind_trainer.run_fn"))
+    cfg = RunConfig(data_dir=str(sim300), pipeline_root=str(work / "root"), serving_dir=str(work / "serving"),
+                    epochs=5, accuracy_floor=0.4, class_recall_floor=0.5)
+    tfx.orchestration.LocalDagRunner().run(assemble(
+        cfg, beam_pipeline_args=beam_args(BeamOptions()),
+        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
+            str(work / "md.sqlite")),
+        trainer_run_fn="tests.qso_blind_trainer.run_fn"))
     store = md.open_store(str(work / "md.sqlite"))
-    return work, store, md.latest_node_runs(store, PIPELINE_NAME), pushed_before, args
+    return work, store, md.latest_node_runs(store, PIPELINE_NAME), pushed_before, cfg
 
 
 def test_qso_blind_candidate_keeps_accuracy_but_is_not_blessed(blind_run):

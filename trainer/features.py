@@ -22,4 +22,4 @@ CLASS_COUNTS_VOCAB = "class_counts"
 MODEL_KINDS = ("fusion", "tabular", "image")
 # Per example, one flag per tabular feature (c.TABULAR_FEATURES order): 1 where the value lies outside the
 # train split's [min, max] as Transform measured it. Serving returns it, so clients see extrapolation.
-RANGE_FLAGS_XF = "outside_training_range"
+RANGE_FLAGS_XF = c.OUTSIDE_TRAINING_RANGE

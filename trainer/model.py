@@ -73,7 +73,7 @@ def build(kind: str = "fusion", learning_rate: float = 1e-3, encoder: keras.Mode
     x = keras.layers.Concatenate()(branches) if len(branches) > 1 else branches[0]
     x = keras.layers.Dense(64, activation="relu")(x)
     x = keras.layers.Dropout(0.2)(x)
-    probs = keras.layers.Dense(len(c.CLASS_NAMES), activation="softmax", name="probabilities")(x)
+    probs = keras.layers.Dense(len(c.CLASS_NAMES), activation="softmax", name=c.PROBABILITIES)(x)
     model = keras.Model(inputs=inputs, outputs=probs, name=f"sky_{kind}")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(),

@@ -12,8 +12,8 @@ from trainer import features as f
 from trainer.image_ops import to_pixels
 from trainer.model import model_inputs
 
-SERVING_RAW = "serving_raw"
-TRANSFORM_FEATURES = "transform_features"
+SERVING_RAW = c.SERVING_RAW  # kept importable here: older callers read them from this module
+TRANSFORM_FEATURES = c.TRANSFORM_FEATURES
 
 
 def _predict(model: tf.keras.Model, transformed: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
@@ -25,9 +25,9 @@ def _predict(model: tf.keras.Model, transformed: dict[str, tf.Tensor]) -> dict[s
     probs = model(model_inputs(model, feats), training=False)
     class_id = tf.argmax(probs, axis=1)
     out = {
-        "probabilities": probs,
-        "class_id": class_id,
-        "class_name": tf.gather(tf.constant(c.CLASS_NAMES), class_id),
+        c.PROBABILITIES: probs,
+        c.CLASS_ID: class_id,
+        c.CLASS_NAME: tf.gather(tf.constant(c.CLASS_NAMES), class_id),
     }
     if f.RANGE_FLAGS_XF in transformed:  # absent for image-only models
         out[f.RANGE_FLAGS_XF] = transformed[f.RANGE_FLAGS_XF]
@@ -64,7 +64,7 @@ def make(model: tf.keras.Model, tf_transform_output: tft.TFTransformOutput) -> d
         return model.tft_layer(raw)
 
     return {
-        "serving_default": serve_examples.get_concrete_function(),
+        c.SERVING_DEFAULT: serve_examples.get_concrete_function(),
         SERVING_RAW: serve_raw.get_concrete_function(),
         TRANSFORM_FEATURES: transform_features.get_concrete_function(),
     }

@@ -84,7 +84,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     callbacks = [
         tf.keras.callbacks.EarlyStopping(monitor="val_loss", patience=int(cfg["patience"]), restore_best_weights=True),
         tf.keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch"),
-        tf.keras.callbacks.CSVLogger(os.path.join(fn_args.model_run_dir, "history.csv")),
+        tf.keras.callbacks.CSVLogger(os.path.join(fn_args.model_run_dir, c.HISTORY_FILE)),
     ]
     os.makedirs(fn_args.model_run_dir, exist_ok=True)
     model.fit(train, validation_data=val, epochs=int(cfg["epochs"]), class_weight=weights,

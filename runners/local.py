@@ -1,0 +1,179 @@
+"""LocalDagRunner on this machine; its Beam components run in this process or on any Beam engine (--runner).
+
+    python pipeline/run_local.py [--data-dir data/simulated] [--epochs 15] [--model fusion] [--no-cache]
+    python pipeline/run_local.py --runner portable --job-endpoint localhost:8099 --worker-pool localhost:50000
+
+The console gets one line per component and a summary; TF, Beam and Keras
+logs go to the log file (--log-file). One run at a time per metadata store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+import pipeline  # noqa: F401 - the process environment, before TensorFlow loads
+from ingest.provenance import IMPORT_SUMMARY, SIMULATED_MARKER, is_image_only, is_recorded
+from pipeline import configs
+from pipeline.assemble import RunConfig, assemble, settle
+from runners import beam
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python pipeline/run_local.py", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-dir", default=str(configs.DATA_DIR), help="records: <dir>/{train,eval}/*.tfrecord.gz")
+    p.add_argument("--pipeline-root", default=str(configs.PIPELINE_ROOT))
+    p.add_argument("--metadata-path", default=str(configs.METADATA_PATH),
+                   help="MLMD SQLite file, or a .pbtxt ConnectionConfig (e.g. MySQL)")
+    p.add_argument("--serving-dir", default=str(configs.SERVING_DIR))
+    p.add_argument("--log-file", default=str(configs.LOG_FILE))
+    p.add_argument("--schema-file", default=None,
+                   help="curated schema (pbtxt); default schema/schema.pbtxt, or schema/image_schema.pbtxt for "
+                        "image-only records from `python -m ingest cutouts`")
+    p.add_argument("--epochs", type=int, default=None,
+                   help=f"default {configs.EPOCHS}; {configs.ENCODER_EPOCHS} for image-only records (the encoder)")
+    p.add_argument("--model", choices=("fusion", "tabular", "image"), default=configs.MODEL_KIND)
+    p.add_argument("--seed", type=int, default=configs.TRAIN_SEED)
+    p.add_argument("--image-encoder", default=None, metavar="SAVED_MODEL",
+                   help="start the image branch from this image model: a SavedModel, or a serving folder whose "
+                        "latest version is taken (`make encoder` pushes to outputs/real/serving/"
+                        f"{configs.ENCODER_MODEL_NAME}); frozen unless --fine-tune-encoder")
+    p.add_argument("--fine-tune-encoder", action="store_true", help="train the imported encoder's weights too")
+    p.add_argument("--serving-model-name", default=None,
+                   help=f"push to <serving-dir>/<name>/<version>/; default {configs.MODEL_NAME}, "
+                        f"{configs.ENCODER_MODEL_NAME} for image-only records")
+    p.add_argument("--decode-images-in-transform", action="store_true",
+                   help="materialize float pixels in Transform instead of decoding JPEGs while training")
+    p.add_argument("--accuracy-floor", type=float, default=None,
+                   help=f"default {configs.ACCURACY_FLOOR}; {configs.ENCODER_ACCURACY_FLOOR} for image-only records")
+    p.add_argument("--class-recall-floor", type=float, default=None,
+                   help="every class's argmax recall must reach this, QSO included; default "
+                        f"{configs.CLASS_RECALL_FLOOR}, {configs.ENCODER_CLASS_RECALL_FLOOR} for image-only records")
+    p.add_argument("--max-accuracy-drop", type=float, default=configs.MAX_ACCURACY_DROP,
+                   help="largest allowed accuracy drop against the latest older blessed model")
+    p.add_argument("--max-qso-recall-drop", type=float, default=configs.MAX_QSO_RECALL_DROP,
+                   help="largest allowed QSO recall drop against that baseline")
+    p.add_argument("--drift", choices=("warn", "halt"), default=configs.DRIFT_MODE,
+                   help="when the data drifted from the data behind the latest blessed model: name it in the "
+                        "summary and report (warn), or stop before Transform (halt)")
+    p.add_argument("--no-cache", action="store_true", help="re-run every component")
+    beam.add_arguments(p)
+    return p.parse_args(argv)
+
+
+@contextlib.contextmanager
+def logs_to_file(path: str) -> Iterator[TextIO]:
+    """Sends fd 1/2 (TF C++ logs, Keras, Beam) to `path`; yields a stream to the real console."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved_out, saved_err = os.dup(1), os.dup(2)
+    console = os.fdopen(os.dup(1), "w", buffering=1)
+    with open(path, "a") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield console
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved_out, 1)
+            os.dup2(saved_err, 2)
+            os.close(saved_out)
+            os.close(saved_err)
+            console.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    local_data = "://" not in args.data_dir  # remote (gs://) records are checked by the preflight, through gfile
+    if local_data and not any(Path(args.data_dir, "train").glob("*.tfrecord.gz")):
+        print(f"error: no records under {args.data_dir}/train/; build them with `make data` or "
+              f"`python -m ingest simulate --out {args.data_dir}`", file=sys.stderr)
+        return 2
+    if is_image_only(args.data_dir) and args.model != "image":
+        print(f"error: {args.data_dir} holds labelled cutouts without photometry; train them with --model image",
+              file=sys.stderr)
+        return 2
+    cfg = RunConfig.from_namespace(args)
+    cfg.enable_cache = not args.no_cache
+    try:
+        settle(cfg)
+        beam_pipeline_args = beam.beam_args(beam.from_namespace(args))
+    except FileNotFoundError as e:
+        print(f"error: --image-encoder: {e}", file=sys.stderr)
+        return 2
+    except beam.MissingOption as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    t0 = time.monotonic()
+    print(f"pipeline {configs.PIPELINE_NAME}: data {args.data_dir}, model {args.model}, logs {args.log_file}")
+    from pipeline.run_lock import RunInProgress, exclusive_run
+
+    try:
+        with exclusive_run(args.metadata_path, args.pipeline_root):
+            return _run(args, cfg, beam_pipeline_args, t0)
+    except RunInProgress as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace, cfg: RunConfig, beam_pipeline_args: list[str], t0: float) -> int:
+    with logs_to_file(args.log_file) as console:
+        from pipeline import preflight  # imports TensorFlow, whose start-up chatter goes to the log file
+
+        try:
+            counts = preflight.check(args.data_dir)
+        except preflight.DataError as e:
+            console.write(f"error: {e}\n")
+            return 2
+        console.write(f"records: {preflight.describe(counts)}\n")
+        if not is_recorded(args.data_dir):
+            console.write(f"note: {args.data_dir} has no {IMPORT_SUMMARY} or {SIMULATED_MARKER}: not written by "
+                          "`python -m ingest`, or by a version that could leave a write unfinished; its origin is "
+                          "not recorded\n")
+
+        from absl import logging as absl_logging
+        from tfx.orchestration import metadata
+        from tfx.orchestration.local.local_dag_runner import LocalDagRunner
+
+        from ingest.provenance import describe as data_provenance
+        from pipeline import metadata as md
+        from pipeline.progress import ProgressHandler
+        from pipeline.report import run_summary
+        from trainer.autograph_rules import skip_tf_keras
+
+        absl_logging.set_verbosity(absl_logging.INFO)
+        skip_tf_keras()  # for every component in this process, the Evaluator's Keras metrics included
+        progress = ProgressHandler(console)
+        logging.getLogger("absl").addHandler(progress)
+        try:
+            LocalDagRunner().run(assemble(
+                cfg, beam_pipeline_args=beam_pipeline_args,
+                metadata_connection_config=(md.connection_config(args.metadata_path)
+                                            if args.metadata_path.endswith(".pbtxt") else
+                                            metadata.sqlite_metadata_connection_config(args.metadata_path))))
+        except Exception as e:  # noqa: BLE001 - the console gets the reason, the log file the traceback
+            logging.getLogger("absl").exception("pipeline failed")
+            console.write(f"\nFAILED in {progress.failed_node() or 'pipeline set-up'}: {e}\n"
+                          f"full log: {args.log_file}\n")
+            return 1
+        finally:
+            logging.getLogger("absl").removeHandler(progress)
+        console.write(run_summary(args.metadata_path, configs.PIPELINE_NAME, time.monotonic() - t0,
+                                  data_provenance(args.data_dir)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
