@@ -15,6 +15,7 @@ from tfx.components import Evaluator, ExampleValidator, ImportExampleGen, Pusher
 from tfx.dsl.components.base import executor_spec
 from tfx.dsl.components.common.importer import Importer
 from tfx.dsl.components.common.resolver import Resolver
+from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import LatestBlessedModelStrategy
 from tfx.orchestration.pipeline import Pipeline
 from tfx.proto import example_gen_pb2, pusher_pb2, trainer_pb2
 from tfx.types import Channel, standard_artifacts
@@ -50,7 +51,17 @@ def create_pipeline(
     image_encoder_uri: str | None = None,
     drift_thresholds: Mapping[str, float] | None = None,
     drift_mode: str = "warn",
+    orchestrator: str = "local",
 ) -> Pipeline:
+    """`orchestrator`: "local" (LocalDagRunner, Beam anywhere) or "kubeflow_v2" (Vertex AI Pipelines / KFP v2).
+
+    The KFP v2 compiler accepts only TFX's own LatestBlessedModelStrategy resolver. There, the Evaluator's baseline
+    is the latest blessed model (a rerun re-evaluates instead of hitting the cache), and DriftCheck runs without a
+    baseline: finding the statistics behind that model needs MLMD lineage, which only a custom resolver can walk.
+    """
+    if orchestrator not in ("local", "kubeflow_v2"):
+        raise ValueError(f"orchestrator must be 'local' or 'kubeflow_v2', got {orchestrator!r}")
+    on_kfp = orchestrator == "kubeflow_v2"
     # Reads the gzip TFRecords of tf.Examples, keeping the data's own hash-by-objid train/eval split.
     example_gen = ImportExampleGen(
         input_base=data_dir,
@@ -71,18 +82,20 @@ def create_pipeline(
     anomalies_gate = AnomaliesGate(anomalies=example_validator.outputs["anomalies"])
 
     # Finds the statistics of the data behind the latest blessed model (none before the first blessing).
-    drift_baseline = Resolver(
-        strategy_class=TrainingDataStatisticsStrategy,
-        **{drift_lineage.CURRENT: statistics_gen.outputs["statistics"],
-           drift_lineage.STATISTICS: Channel(type=standard_artifacts.ExampleStatistics),
-           drift_lineage.MODEL: Channel(type=standard_artifacts.Model),
-           drift_lineage.BLESSING: Channel(type=standard_artifacts.ModelBlessing)},
-    ).with_id("drift_baseline")
+    drift_baseline = None
+    if not on_kfp:
+        drift_baseline = Resolver(
+            strategy_class=TrainingDataStatisticsStrategy,
+            **{drift_lineage.CURRENT: statistics_gen.outputs["statistics"],
+               drift_lineage.STATISTICS: Channel(type=standard_artifacts.ExampleStatistics),
+               drift_lineage.MODEL: Channel(type=standard_artifacts.Model),
+               drift_lineage.BLESSING: Channel(type=standard_artifacts.ModelBlessing)},
+        ).with_id("drift_baseline")
 
     # Measures drift of today's data against it; warns in the summary and report, or halts before Transform.
     drift_check = DriftCheck(
         statistics=statistics_gen.outputs["statistics"], schema=schema_importer.outputs["schema"],
-        baseline_statistics=drift_baseline.outputs[drift_lineage.STATISTICS],
+        baseline_statistics=drift_baseline.outputs[drift_lineage.STATISTICS] if drift_baseline else None,
         thresholds_json=json.dumps(dict(drift_thresholds or {}), sort_keys=True), mode=drift_mode,
         code_sha256=code_sha256["drift"])
 
@@ -115,12 +128,18 @@ def create_pipeline(
         custom_config={**train_config, "code_sha256": code_sha256["train"]})
 
     # Picks the baseline: the latest blessed model older than this candidate (none on a first run).
-    baseline_resolver = Resolver(
-        strategy_class=OlderBlessedModelStrategy,
-        **{CANDIDATE: trainer.outputs["model"],
-           MODEL: Channel(type=standard_artifacts.Model),
-           BLESSING: Channel(type=standard_artifacts.ModelBlessing)},
-    ).with_id("baseline_resolver")
+    if on_kfp:
+        baseline_resolver = Resolver(strategy_class=LatestBlessedModelStrategy,
+                                     model=Channel(type=standard_artifacts.Model),
+                                     model_blessing=Channel(type=standard_artifacts.ModelBlessing)
+                                     ).with_id("baseline_resolver")
+    else:
+        baseline_resolver = Resolver(
+            strategy_class=OlderBlessedModelStrategy,
+            **{CANDIDATE: trainer.outputs["model"],
+               MODEL: Channel(type=standard_artifacts.Model),
+               BLESSING: Channel(type=standard_artifacts.ModelBlessing)},
+        ).with_id("baseline_resolver")
 
     # Evaluates on the eval split, overall and per class, and blesses the model only if the gate passes.
     evaluator = Evaluator(
@@ -153,7 +172,7 @@ def create_pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,
         components=[example_gen, statistics_gen, schema_importer, example_validator, anomalies_gate,
-                    drift_baseline, drift_check, transform,
+                    *([drift_baseline] if drift_baseline else []), drift_check, transform,
                     *([encoder_importer] if encoder_importer else []), trainer, baseline_resolver, evaluator,
                     evaluation_report, pusher],
         enable_cache=enable_cache,

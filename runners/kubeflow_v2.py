@@ -1,0 +1,71 @@
+"""Compiles the pipeline for Kubeflow Pipelines v2 / Vertex AI Pipelines: a pipeline-spec JSON; nothing runs here.
+
+    python -m runners.kubeflow_v2 --image europe-west4-docker.pkg.dev/PROJECT/sdss/sdss-tfx:TAG \\
+        --data-dir gs://BUCKET/data --pipeline-root gs://BUCKET/root --serving-dir gs://BUCKET/serving \\
+        --output sdss_pipeline.json --runner dataflow --project PROJECT --region europe-west4 \\
+        --temp-location gs://BUCKET/tmp --sdk-container-image europe-west4-docker.pkg.dev/PROJECT/sdss/sdss-tfx:TAG
+
+Every component runs in --image (built from the Dockerfile); with --runner dataflow the Beam components
+(ImportExampleGen, StatisticsGen, Transform, Evaluator) hand their work to Dataflow. Submit the JSON with the
+Vertex AI SDK: `aiplatform.PipelineJob(display_name=..., template_path="sdss_pipeline.json").submit()`.
+On a cluster the orchestrator provides MLMD, so no connection config is compiled in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import pipeline  # noqa: F401 - the process environment before TensorFlow loads
+from pipeline import configs
+from pipeline.assemble import RunConfig, assemble
+from runners import beam
+
+# Where the Dockerfile puts this repository inside the image: the schema is read from there at run time.
+IMAGE_REPO_ROOT = "/pipeline"
+
+
+def compile_spec(cfg: RunConfig, image: str, output: str, beam_pipeline_args: list[str],
+                 schema_in_image: str | None = None) -> str:
+    """Writes the pipeline-spec JSON to `output` and returns its path."""
+    from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner as kfp
+
+    schema_local = cfg.schema_file or str(configs.SCHEMA_FILE)
+    cfg.schema_file = schema_local
+    in_image = schema_in_image or os.path.join(IMAGE_REPO_ROOT, os.path.relpath(schema_local, configs.REPO_ROOT))
+    runner = kfp.KubeflowV2DagRunner(config=kfp.KubeflowV2DagRunnerConfig(default_image=image),
+                                     output_dir=os.path.dirname(os.path.abspath(output)),
+                                     output_filename=os.path.basename(output))
+    runner.run(assemble(cfg, beam_pipeline_args=beam_pipeline_args, metadata_connection_config=None,
+                        orchestrator="kubeflow_v2", schema_uri=in_image))
+    return output
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m runners.kubeflow_v2", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--image", required=True, help="the pipeline image (Dockerfile), pushed to a registry")
+    p.add_argument("--output", default="sdss_pipeline.json")
+    p.add_argument("--data-dir", required=True, help="records, e.g. gs://BUCKET/data")
+    p.add_argument("--pipeline-root", required=True, help="e.g. gs://BUCKET/root")
+    p.add_argument("--serving-dir", required=True, help="where blessed models are pushed, e.g. gs://BUCKET/serving")
+    p.add_argument("--schema-file", default=None, help="local copy of the schema the image carries (hashed here)")
+    p.add_argument("--model", choices=("fusion", "tabular", "image"), default=configs.MODEL_KIND)
+    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--image-encoder", default=None, help="gs:// URI of a pushed encoder version")
+    p.add_argument("--drift", choices=("warn", "halt"), default=configs.DRIFT_MODE)
+    beam.add_arguments(p)
+    args = p.parse_args(argv)
+    try:
+        beam_args = beam.beam_args(beam.from_namespace(args))
+    except beam.MissingOption as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    cfg = RunConfig.from_namespace(args)
+    print(f"compiled: {compile_spec(cfg, args.image, args.output, beam_args)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

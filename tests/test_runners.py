@@ -1,0 +1,138 @@
+"""Runners beyond this process: Beam presets per engine, the Kubeflow V2 / Vertex spec, the container image."""
+
+import json
+import re
+
+import pytest
+from google.protobuf import json_format
+
+import pipeline
+from pipeline.assemble import RunConfig
+from pipeline.configs import REPO_ROOT
+from runners import beam, kubeflow_v2
+
+IMAGE = "europe-west4-docker.pkg.dev/proj/sdss/sdss-tfx:1"
+BEAM_COMPONENTS = ("ImportExampleGen", "StatisticsGen", "Transform", "Evaluator")
+
+
+@pytest.mark.parametrize("opts, expected", [
+    (beam.BeamOptions(), ["--direct_running_mode=in_memory", "--direct_num_workers=1"]),
+    (beam.BeamOptions(direct_num_workers=2), ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]),
+    (beam.BeamOptions(runner="portable", job_endpoint="localhost:8099", worker_pool="localhost:50000"),
+     ["--runner=PortableRunner", "--job_endpoint=localhost:8099", "--environment_type=EXTERNAL",
+      "--environment_config=localhost:50000"]),
+    (beam.BeamOptions(runner="flink", flink_master="jm:8081", sdk_container_image=IMAGE),
+     ["--runner=FlinkRunner", "--flink_master=jm:8081", "--environment_type=DOCKER", f"--environment_config={IMAGE}"]),
+    (beam.BeamOptions(runner="spark", spark_master_url="spark://m:7077", worker_pool="localhost:50000"),
+     ["--runner=SparkRunner", "--spark_master_url=spark://m:7077", "--environment_type=EXTERNAL",
+      "--environment_config=localhost:50000"]),
+    (beam.BeamOptions(runner="dataflow", project="p", region="europe-west4", temp_location="gs://b/tmp",
+                      extra_package="dist/sdss_tfx-0.1.0-py3-none-any.whl", max_num_workers=20),
+     ["--runner=DataflowRunner", "--project=p", "--region=europe-west4", "--temp_location=gs://b/tmp",
+      "--experiments=use_runner_v2", "--extra_package=dist/sdss_tfx-0.1.0-py3-none-any.whl", "--max_num_workers=20"]),
+])
+def test_each_engine_gets_its_beam_args(opts, expected):
+    assert beam.beam_args(opts) == expected
+
+
+@pytest.mark.parametrize("opts, says", [
+    (beam.BeamOptions(runner="portable", worker_pool="localhost:50000"), "--runner portable needs --job-endpoint"),
+    (beam.BeamOptions(runner="portable", job_endpoint="localhost:8099"), "needs --worker-pool"),
+    (beam.BeamOptions(runner="flink", worker_pool="x:1"), "--runner flink needs --flink-master"),
+    (beam.BeamOptions(runner="spark", worker_pool="x:1"), "--runner spark needs --spark-master-url"),
+    (beam.BeamOptions(runner="dataflow", project="p"), "--runner dataflow needs --region, --temp-location"),
+    (beam.BeamOptions(runner="dataflow", project="p", region="r", temp_location="/tmp"),
+     "needs a gs:// --temp-location"),
+    (beam.BeamOptions(runner="dataflow", project="p", region="r", temp_location="gs://b"),
+     "needs --sdk-container-image (the Dockerfile's image"),
+])
+def test_a_missing_required_option_is_named(opts, says):
+    with pytest.raises(beam.MissingOption, match=re.escape(says)):
+        beam.beam_args(opts)
+
+
+def test_run_local_refuses_an_incomplete_preset_with_exit_2(sim300, capsys):
+    from runners.local import main
+
+    assert main(["--data-dir", str(sim300), "--runner", "dataflow", "--project", "p"]) == 2
+    assert "error: --runner dataflow needs --region, --temp-location" in capsys.readouterr().err
+
+
+def _spec(tmp_path, runner_args: list[str]) -> dict:
+    out = tmp_path / "spec.json"
+    cfg = RunConfig(data_dir="gs://b/data", pipeline_root="gs://b/root", serving_dir="gs://b/serving")
+    kubeflow_v2.compile_spec(cfg, IMAGE, str(out), runner_args)
+    return json.loads(out.read_text())
+
+
+def test_kubeflow_v2_spec_has_every_component_on_the_image_with_dataflow_args(tmp_path):
+    from kfp.pipeline_spec import pipeline_spec_pb2
+
+    raw = _spec(tmp_path, beam.beam_args(beam.BeamOptions(
+        runner="dataflow", project="p", region="europe-west4", temp_location="gs://b/tmp", sdk_container_image=IMAGE)))
+    job = json_format.ParseDict(raw, pipeline_spec_pb2.PipelineJob())  # a valid PipelineJob, or this raises
+    spec = json_format.MessageToDict(job.pipeline_spec)
+    tasks = spec["root"]["dag"]["tasks"]
+    assert {"ImportExampleGen", "StatisticsGen", "CuratedSchemaImporter", "ExampleValidator", "AnomaliesGate",
+            "DriftCheck", "Transform", "Trainer", "Evaluator", "EvaluationReport", "Pusher"} <= set(tasks)
+    assert any(t.startswith("baseline_resolver") for t in tasks)
+    executors = spec["deploymentSpec"]["executors"]
+    containers = {name: e["container"] for name, e in executors.items() if "container" in e}
+    assert len(containers) == 11 and {c["image"] for c in containers.values()} == {IMAGE}
+
+    def params(task: str) -> dict:
+        values = {k: v.get("runtimeValue", {}) for k, v in tasks[task]["inputs"].get("parameters", {}).items()}
+        return {k: v.get("constant", v.get("constantValue", {}).get("stringValue")) for k, v in values.items()}
+
+    assert params("Transform")["preprocessing_fn"] == "trainer.transform.preprocessing_fn"
+    assert params("Trainer")["run_fn"] == "trainer.train.run_fn"
+    assert params("CuratedSchemaImporter")["schema_file"] == "/pipeline/schema/schema.pbtxt"
+    assert params("ImportExampleGen")["input_base"] == "gs://b/data"
+    for name, container in containers.items():
+        args = container.get("args", [])
+        if any(name.endswith(f"{c}_executor") or name == f"{c}_executor" for c in BEAM_COMPONENTS):
+            assert "--runner=DataflowRunner" in args and f"--sdk_container_image={IMAGE}" in args, (name, args)
+    beam_executors = [n for n in containers if any(c in n for c in BEAM_COMPONENTS)]
+    assert len(beam_executors) == len(BEAM_COMPONENTS), sorted(containers)
+
+
+def test_the_image_sets_the_worker_environment_and_installs_the_pinned_set():
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.10", dockerfile, re.M)
+    for name, value in pipeline.WORKER_ENV.items():
+        assert re.search(rf"^ENV .*\b{name}={value}\b", dockerfile, re.M), name
+    assert f"WORKDIR {kubeflow_v2.IMAGE_REPO_ROOT}" in dockerfile
+    assert "pip install --no-cache-dir -r requirements.lock" in dockerfile
+    assert "pip install --no-cache-dir --no-deps ." in dockerfile
+    assert not re.search(r"^ENTRYPOINT", dockerfile, re.M)  # Kubeflow and Dataflow set each container's command
+    ignored = (REPO_ROOT / ".dockerignore").read_text().split()
+    assert {".venv", "data", "outputs", ".git"} <= set(ignored)
+
+
+def test_the_build_context_is_the_source_without_data_or_environments():
+    import fnmatch
+    import subprocess
+
+    patterns = (REPO_ROOT / ".dockerignore").read_text().split()
+    tracked = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO_ROOT,
+                             capture_output=True, text=True, check=True).stdout.split()
+    context = [f for f in tracked if not any(fnmatch.fnmatch(f, p) or f.startswith(p.rstrip("/") + "/")
+                                             for p in patterns)]
+    assert {"requirements.lock", "pyproject.toml", "schema/schema.pbtxt", "trainer/transform.py"} <= set(context)
+    assert sum((REPO_ROOT / f).stat().st_size for f in context if (REPO_ROOT / f).exists()) < 20 * 2**20
+
+
+def test_the_console_scripts_print_their_help(capsys):
+    import importlib
+
+    table = (REPO_ROOT / "pyproject.toml").read_text().split("[project.scripts]", 1)[1].split("\n[", 1)[0]
+    scripts = dict(re.findall(r'^([\w-]+) = "([\w.]+:\w+)"', table, re.M))
+    assert set(scripts) == {"sdss-run-local", "sdss-predict", "sdss-inspect", "sdss-ingest"}
+    for name, target in scripts.items():
+        module, func = target.split(":")
+        main = getattr(importlib.import_module(module), func)
+        if name == "sdss-ingest":
+            continue  # its sub-commands parse sys.argv; tests/test_import*.py run it
+        with pytest.raises(SystemExit) as done:
+            main(["--help"])
+        assert done.value.code == 0 and "usage:" in capsys.readouterr().out
