@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pipeline
+
 REPO = Path(__file__).resolve().parents[1]
 BENCHMARKS_MD = REPO / "BENCHMARKS.md"
 
@@ -84,7 +86,7 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> TimedRun:
     """Runs a command for wall clock and peak RSS (the largest process it waited for)."""
     t0 = time.monotonic()
     proc = subprocess.run([sys.executable, "-c", _PEAK_WRAPPER, *cmd], cwd=REPO, capture_output=True,
-                          text=True, env={**os.environ, "TF_USE_LEGACY_KERAS": "1", **(env or {})})
+                          text=True, env={**os.environ, **pipeline.WORKER_ENV, **(env or {})})
     wall = time.monotonic() - t0
     m = re.search(r"__PEAK_RSS_KB=(\d+)", proc.stderr)
     return TimedRun(wall, int(m.group(1)) / 1024 if m else float("nan"), proc.returncode, proc.stdout, proc.stderr)

@@ -7,7 +7,6 @@ they show is what TF Serving would answer.
 
 from __future__ import annotations
 
-import glob
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -39,7 +38,8 @@ class Predictions:
 
 def latest_version(model_base: str) -> str:
     """The highest numeric version under <serving_dir>/<model_name>/, as TF Serving would pick it."""
-    versions = [d for d in glob.glob(os.path.join(model_base, "*")) if os.path.basename(d).isdigit()]
+    versions = [d.rstrip("/") for d in tf.io.gfile.glob(os.path.join(model_base, "*"))
+                if os.path.basename(d.rstrip("/")).isdigit()]
     if not versions:
         raise FileNotFoundError(f"no pushed model versions under {model_base}; run the pipeline first")
     return max(versions, key=lambda d: int(os.path.basename(d)))

@@ -2,7 +2,8 @@
 
 import os
 
-os.environ["TF_USE_LEGACY_KERAS"] = "1"  # must precede any TensorFlow import
+import pipeline  # noqa: F401 - sets pipeline.WORKER_ENV (TF_USE_LEGACY_KERAS) before any TensorFlow import
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from pathlib import Path  # noqa: E402

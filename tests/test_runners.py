@@ -136,3 +136,17 @@ def test_the_console_scripts_print_their_help(capsys):
         with pytest.raises(SystemExit) as done:
             main(["--help"])
         assert done.value.code == 0 and "usage:" in capsys.readouterr().out
+
+
+def test_mlmd_readers_take_a_sqlite_path_or_any_connection_config(tmp_path):
+    from ml_metadata.proto import metadata_store_pb2
+
+    from pipeline import metadata as md
+
+    mysql = tmp_path / "mlmd.pbtxt"
+    mysql.write_text('mysql { host: "mlmd.internal" port: 3306 database: "mlmd" user: "ro" }\n')
+    cfg = md.connection_config(str(mysql))
+    assert cfg.WhichOneof("config") == "mysql" and cfg.mysql.host == "mlmd.internal"
+    sqlite = md.connection_config(str(tmp_path / "m.sqlite"))
+    assert sqlite.sqlite.connection_mode == metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
+    assert md.connection_config(cfg) is cfg
