@@ -25,6 +25,7 @@ from evaluation import text  # noqa: E402
 from evaluation.predictions import Predictions  # noqa: E402
 from evaluation.results import Evaluation  # noqa: E402
 from ingest import contract as c  # noqa: E402
+from trainer.features import BINS, R_BIN, REDSHIFT_BIN, bin_labels  # noqa: E402
 
 MAX_CUTOUTS = 36
 
@@ -149,6 +150,11 @@ def render(inputs: ReportInputs) -> str:
     parts.append("<h2>Candidate vs baseline</h2>")
     parts.append(_table(["metric", "candidate", "baseline", "diff"], comparison) if comparison
                  else "<p>No baseline: no older blessed model.</p>")
+    for feature, title in ((R_BIN, "By r magnitude"), (REDSHIFT_BIN, "By redshift")):
+        key, edges = BINS[feature]
+        rows = text.binned_rows(ev.candidate, feature, bin_labels(key, edges))
+        if rows:
+            parts += [f"<h2>{title} (eval split; recall per class in each bin)</h2>", _table(text.BINNED_HEADER, rows)]
     if ev.candidate.confusion is not None:
         parts += ["<h2>Confusion matrix</h2>",
                   _table(["", *(f"pred {n}" for n in c.CLASS_NAMES)], text.confusion_rows(ev.candidate)),

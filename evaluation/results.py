@@ -32,6 +32,8 @@ class ModelMetrics:
     confusion: np.ndarray | None = None
     # 'class' slice name -> (accuracy on that slice, n): the recall the gate checks
     slice_accuracy: dict[str, tuple[float, int]] = field(default_factory=dict)
+    # (bin feature, bin label) -> {"all" or class name: (accuracy, n)}: accuracy per bin, and recall per class in it
+    binned: dict[tuple[str, str], dict[str, tuple[float, int]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -48,6 +50,15 @@ def _slice_name(slice_key) -> str:
     return keys[0].bytes_value.decode() if keys else "overall"
 
 
+def _slice_columns(slice_key) -> dict[str, str]:
+    return {k.column: k.bytes_value.decode() for k in slice_key.single_slice_keys}
+
+
+def _put(table: dict, key, name: str, value: float) -> None:
+    acc, n = table.get(key, (math.nan, 0))
+    table[key] = (value, n) if name == ACCURACY else (acc, int(value))
+
+
 def _role(model_name: str) -> str:
     return BASELINE if model_name == BASELINE else CANDIDATE
 
@@ -61,8 +72,13 @@ def _fill(metrics: dict[str, ModelMetrics], rec) -> None:
         m = metrics.setdefault(_role(k.model_name), ModelMetrics())
         if slice_name != "overall":
             if k.name in (ACCURACY, "example_count"):
-                acc, n = m.slice_accuracy.get(slice_name, (math.nan, 0))
-                m.slice_accuracy[slice_name] = (value, n) if k.name == ACCURACY else (acc, int(value))
+                columns = _slice_columns(rec.slice_key)
+                bins = [col for col in columns if col != c.LABEL]
+                if not bins:
+                    _put(m.slice_accuracy, slice_name, k.name, value)
+                else:
+                    cell = m.binned.setdefault((bins[0], columns[bins[0]]), {})
+                    _put(cell, columns.get(c.LABEL, "all"), k.name, value)
             continue
         class_id = k.sub_key.class_id.value if k.sub_key.HasField("class_id") else None
         if k.name == ACCURACY:

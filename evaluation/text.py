@@ -6,6 +6,7 @@ import math
 
 from evaluation.results import Evaluation, ModelMetrics
 from ingest import contract as c
+from trainer.features import BINS, bin_labels
 
 COLUMNS = ("precision", "recall", "f1", "auc", "support")
 
@@ -71,9 +72,29 @@ def render(ev: Evaluation) -> str:
         parts += ["", "candidate vs baseline:", table(["metric", "candidate", "baseline", "diff"], comparison)]
     else:
         parts += ["", "baseline: none (no older blessed model)"]
+    for feature, (key, edges) in BINS.items():
+        rows = binned_rows(ev.candidate, feature, bin_labels(key, edges))
+        if rows:
+            parts += ["", f"by {feature} (recall per class in each bin):", table(BINNED_HEADER, rows)]
     confusion = confusion_rows(ev.candidate)
     if confusion:
         parts += ["", "confusion matrix (rows actual, columns predicted):",
                   table(["", *(f"pred {n}" for n in c.CLASS_NAMES)], confusion)]
     parts += ["", *verdict(ev)]
     return "\n".join(parts)
+
+
+def binned_rows(m: ModelMetrics, feature: str, labels: list[str]) -> list[list[str]]:
+    """One row per bin (in `labels` order, empty bins left out): n, accuracy, then recall (n) of each class."""
+    rows = []
+    for label in labels:
+        cell = m.binned.get((feature, label))
+        if not cell or "all" not in cell:
+            continue
+        acc, n = cell["all"]
+        per_class = [f"{_fmt(cell[k][0], 3)} ({cell[k][1]})" if k in cell else "-" for k in c.CLASS_NAMES]
+        rows.append([label, str(n), _fmt(acc), *per_class])
+    return rows
+
+
+BINNED_HEADER = ["bin", "n", "accuracy", *(f"{k} recall (n)" for k in c.CLASS_NAMES)]

@@ -59,7 +59,11 @@ def build(gate: Gate = Gate(), code_sha256: str = "") -> tfma.EvalConfig:
         model_specs=[tfma.ModelSpec(signature_name=c.SERVING_DEFAULT, label_key=f.LABEL_XF,
                                     prediction_key=c.PROBABILITIES,
                                     preprocessing_function_names=[c.TRANSFORM_FEATURES])],
-        slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=[c.LABEL])],
+        # Overall, per class (the gate), and per brightness and redshift bin, alone and crossed with the class
+        # (per-class recall in each bin). The bins are Transform outputs (trainer/features.py BINS).
+        slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=[c.LABEL]),
+                       *(tfma.SlicingSpec(feature_keys=keys) for name in f.BINS
+                         for keys in ([name], [name, c.LABEL]))],
         metrics_specs=[
             tfma.MetricsSpec(metrics=[
                 accuracy,

@@ -1,5 +1,6 @@
 """Evaluation you can read: argmax metrics, the inspect command, the HTML report artifact, predict round trip."""
 
+import collections
 import csv
 import json
 import subprocess
@@ -89,6 +90,28 @@ def test_the_pipeline_writes_the_report_artifact(e2e_run):
     m = results.load(evaluation.uri).candidate
     assert summary["accuracy"] == pytest.approx(m.accuracy) and summary["n"] == m.n
     assert summary["misclassified"] == round(m.n * (1 - m.accuracy))
+
+
+@pytest.mark.e2e
+def test_slices_by_brightness_and_redshift_count_the_eval_objects_and_reach_the_report(e2e_run, sim300):
+    from trainer import features as f
+
+    work, _ = e2e_run
+    store, run, evaluation = _first_evaluation(work)
+    m = results.load(evaluation.uri).candidate
+    objs = list(records.read_split(sim300, "eval"))
+    for name, (key, edges) in f.BINS.items():
+        labels = f.bin_labels(key, edges)
+        expected = collections.Counter(labels[int(np.searchsorted(edges, o.mags.get(key, o.redshift), side="right"))]
+                                       for o in objs)
+        got = {label: cell["all"][1] for (feature, label), cell in m.binned.items() if feature == name}
+        assert got == dict(expected), name
+        for label, cell in m.binned.items():
+            if label[0] == name:  # recall per class in a bin: its n are that bin's objects of the class
+                assert sum(n for k, (_, n) in cell.items() if k != "all") == cell["all"][1]
+    reporter = md.node_runs(store, run)["EvaluationReport"]
+    page = open(f"{md.artifacts(store, reporter.execution.id, 'report')[0].uri}/{REPORT_FILE}").read()
+    assert "By r magnitude (eval split; recall per class in each bin)" in page and "By redshift" in page
 
 
 @pytest.mark.e2e

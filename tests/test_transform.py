@@ -40,3 +40,22 @@ def test_decode_in_transform_gives_unit_range_pixels(sim300, tmp_path):
     pixels = np.asarray(rows[0][f.IMAGE_XF])
     assert pixels.shape == (c.IMAGE_SIZE * c.IMAGE_SIZE * c.IMAGE_CHANNELS,)
     assert pixels.dtype == np.float32 and 0.0 <= pixels.min() and pixels.max() <= 1.0 and pixels.max() > 0.1
+
+
+def test_brightness_and_redshift_bins_follow_the_fixed_edges(transformed_sim300):
+    rows, _, objs = transformed_sim300
+    assert f.bin_labels("r", (17.0, 18.0)) == ["r < 17", "r 17-18", "r >= 18"]
+    for o, r in zip(objs, rows):
+        got = r[f.R_BIN].decode() if isinstance(r[f.R_BIN], bytes) else np.ravel(r[f.R_BIN])[0].decode()
+        edges = f.BINS[f.R_BIN][1]
+        expected = f.bin_labels("r", edges)[int(np.searchsorted(edges, o.mags["r"], side="right"))]
+        assert got == expected, (o.mags["r"], got)
+    zbins = {np.ravel(r[f.REDSHIFT_BIN])[0] if not isinstance(r[f.REDSHIFT_BIN], bytes) else r[f.REDSHIFT_BIN]
+             for r, o in zip(rows, objs) if o.label == "STAR"}
+    assert zbins == {b"redshift < 0.01"}  # stars sit at z ~ 0
+
+
+def test_outside_training_range_flags_nothing_inside_the_training_data(transformed_sim300):
+    rows, _, _ = transformed_sim300
+    flags = np.array([np.ravel(r[f.RANGE_FLAGS_XF]) for r in rows])
+    assert flags.shape == (len(rows), len(c.TABULAR_FEATURES)) and flags.sum() == 0  # min and max are inclusive

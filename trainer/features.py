@@ -23,3 +23,20 @@ MODEL_KINDS = ("fusion", "tabular", "image")
 # Per example, one flag per tabular feature (c.TABULAR_FEATURES order): 1 where the value lies outside the
 # train split's [min, max] as Transform measured it. Serving returns it, so clients see extrapolation.
 RANGE_FLAGS_XF = c.OUTSIDE_TRAINING_RANGE
+
+# Evaluation slices by brightness and redshift (Transform writes the bin of every example; the Evaluator slices on
+# it, alone and crossed with the class). Edges are fixed, not fitted, so bins mean the same in every run.
+R_BIN = "r_mag_bin"
+REDSHIFT_BIN = "redshift_bin"
+BINS: dict[str, tuple[str, tuple[float, ...]]] = {
+    R_BIN: (c.BANDS[2], (17.0, 18.0, 19.0, 20.0, 21.0)),  # SDSS spectroscopy reaches r ~ 17.8 (galaxies), ~ 20-21
+    REDSHIFT_BIN: (c.REDSHIFT, (0.01, 0.1, 0.5, 1.0, 2.0, 3.0)),  # stars ~ 0; galaxies < 0.5; quasars beyond
+}
+
+
+def bin_labels(feature: str, edges: tuple[float, ...]) -> list[str]:
+    """'r < 17', 'r 17-18', ..., 'r >= 21': the slice values, readable in the report as they are."""
+    fmt = lambda v: f"{v:g}"  # noqa: E731
+    return ([f"{feature} < {fmt(edges[0])}"]
+            + [f"{feature} {fmt(a)}-{fmt(b)}" for a, b in zip(edges[:-1], edges[1:])]
+            + [f"{feature} >= {fmt(edges[-1])}"])

@@ -30,6 +30,9 @@ def preprocessing_fn(inputs: dict[str, tf.Tensor], custom_config: dict[str, Any]
             out[f.xf(key)] = tft.scale_to_z_score(inputs[key])
         for a, b in f.COLOURS:
             out[f.xf(f.colour_name(a, b))] = tft.scale_to_z_score(inputs[a] - inputs[b])
+        for name, (key, edges) in f.BINS.items():
+            ids = tf.searchsorted(tf.constant(edges, tf.float32), tf.reshape(inputs[key], [-1]), side="right")
+            out[name] = tf.gather(tf.constant(f.bin_labels(key, edges)), ids)
         outside = [(inputs[key] < tft.min(inputs[key])) | (inputs[key] > tft.max(inputs[key]))
                    for key in c.TABULAR_FEATURES]
         out[f.RANGE_FLAGS_XF] = tf.cast(tf.concat([tf.reshape(o, [-1, 1]) for o in outside], axis=1), tf.int64)
