@@ -150,3 +150,18 @@ def test_mlmd_readers_take_a_sqlite_path_or_any_connection_config(tmp_path):
     sqlite = md.connection_config(str(tmp_path / "m.sqlite"))
     assert sqlite.sqlite.connection_mode == metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
     assert md.connection_config(cfg) is cfg
+
+
+def test_the_commands_the_compiled_spec_runs_exist_in_this_environment(tmp_path):
+    import importlib
+
+    raw = _spec(tmp_path, beam.beam_args(beam.BeamOptions()))
+    executors = raw["pipelineSpec"]["deploymentSpec"]["executors"].values()
+    commands = {tuple(e["container"]["command"]) for e in executors if "container" in e}
+    assert commands == {("python", "-m", "tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor")}
+    importlib.import_module("tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor")
+    for e in executors:  # every executor class the image must import
+        args = e.get("container", {}).get("args", [])
+        if "--executor_class_path" in args:
+            module, _, cls = args[args.index("--executor_class_path") + 1].rpartition(".")
+            assert hasattr(importlib.import_module(module), cls), module
