@@ -36,6 +36,14 @@ def tabular(objs: list[records.SkyObject]) -> np.ndarray:
     return np.column_stack([cols, *colours]).astype(np.float32)
 
 
+def scaled_inputs(objs: list[records.SkyObject]) -> np.ndarray:
+    """What Transform feeds the MLP before z-scoring: tabular(), redshift through asinh (trainer/features.py)."""
+    x = tabular(objs)
+    k = c.TABULAR_FEATURES.index(c.REDSHIFT)
+    x[:, k] = np.arcsinh(x[:, k] / f.REDSHIFT_SOFTENING)
+    return x
+
+
 def balanced_weights(label_ids) -> dict[int, float]:
     """n / (k * n_c), as the Trainer's class_weights computes from Transform's label counts."""
     counts = np.bincount(np.asarray(label_ids), minlength=len(c.CLASS_NAMES))
@@ -43,7 +51,7 @@ def balanced_weights(label_ids) -> dict[int, float]:
 
 
 def dataset(objs, mean, std, kind: str, shuffle: bool, seed: int) -> tf.data.Dataset:
-    x = (tabular(objs) - mean) / std
+    x = (scaled_inputs(objs) - mean) / std
     feats: dict[str, np.ndarray] = {}
     if kind in ("fusion", "tabular"):
         feats.update({name: x[:, k:k + 1] for k, name in enumerate(f.TABULAR_XF)})
@@ -72,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     tf.keras.utils.set_random_seed(args.seed)
     train, val = (list(records.read_split(args.data_dir, s)) for s in c.PIPELINE_SPLITS)
-    x = tabular(train)
+    x = scaled_inputs(train)
     mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
     weights = balanced_weights([c.CLASS_NAMES.index(o.label) for o in train])
     model = model_lib.build(args.model, configs.LEARNING_RATE)

@@ -1,4 +1,5 @@
-"""Transform's preprocessing_fn: scaled photometry, colours, the image, a fixed label map."""
+"""Transform's preprocessing_fn: scaled photometry (redshift through asinh), colours, the image, a fixed label map,
+brightness and redshift bins for the Evaluator's slices, and per-feature outside-training-range flags."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ def preprocessing_fn(inputs: dict[str, tf.Tensor], custom_config: dict[str, Any]
     # Image-only records (labelled cutouts, schema/image_schema.pbtxt) have no photometry to scale.
     if all(key in inputs for key in c.TABULAR_FEATURES):
         for key in c.TABULAR_FEATURES:
-            out[f.xf(key)] = tft.scale_to_z_score(inputs[key])
+            value = tf.math.asinh(inputs[key] / f.REDSHIFT_SOFTENING) if key == c.REDSHIFT else inputs[key]
+            out[f.xf(key)] = tft.scale_to_z_score(value)
         for a, b in f.COLOURS:
             out[f.xf(f.colour_name(a, b))] = tft.scale_to_z_score(inputs[a] - inputs[b])
         for name, (key, edges) in f.BINS.items():
