@@ -66,13 +66,47 @@ def build_split(csv_path: str, out: Path, limit: int | None) -> dict[str, list[r
     return split
 
 
-def scores(actual: list[str], predicted: list[str]) -> dict[str, float]:
+def scores(actual: list[str], predicted: list[str], objs: list[records.SkyObject] | None = None
+           ) -> dict[str, float]:
+    """Overall and per-class scores; with `objs`, also accuracy per brightness and redshift bin ("bin:<label>")."""
     p, r, _, _ = precision_recall_fscore_support(actual, predicted, labels=list(c.CLASS_NAMES), zero_division=0)
     out = {"accuracy": accuracy_score(actual, predicted),
            "macro_f1": f1_score(actual, predicted, labels=list(c.CLASS_NAMES), average="macro", zero_division=0)}
     for k, name in enumerate(c.CLASS_NAMES):
         out[f"{name} P"], out[f"{name} R"] = p[k], r[k]
+    for label, members in (bins(objs) if objs else {}).items():
+        out[f"bin:{label}"] = float(np.mean([actual[i] == predicted[i] for i in members]))
     return out
+
+
+def bins(objs: list[records.SkyObject]) -> dict[str, list[int]]:
+    """Bin label (trainer/features.py BINS, as the Evaluator slices) -> indices of the objects in it."""
+    from trainer import features as f
+
+    out: dict[str, list[int]] = {}
+    for key, edges in f.BINS.values():
+        labels = f.bin_labels(key, edges)
+        for label in labels:
+            out[label] = []
+        for i, o in enumerate(objs):
+            out[labels[int(np.searchsorted(edges, o.mags.get(key, o.redshift), side="right"))]].append(i)
+    return {k: v for k, v in out.items() if v}
+
+
+def render_bins(per_model: dict[str, list[dict[str, float]]], test: list[records.SkyObject],
+                models: tuple[str, ...] = ("fusion", "tabular", "HistGradientBoosting")) -> str:
+    """Accuracy per r-magnitude and redshift bin on the test split, mean over seeds, per model."""
+    shown = [m for m in models if m in per_model]
+    groups = bins(test)
+    rows = []
+    for label, members in groups.items():
+        counts = {name: sum(o.label == name for o in (test[i] for i in members)) for name in c.CLASS_NAMES}
+        cells = [f"{np.mean([r[f'bin:{label}'] for r in per_model[m]]):.4f}" for m in shown]
+        rows.append(f"| {label} | {len(members)} | " + " / ".join(str(counts[n]) for n in c.CLASS_NAMES) + " | "
+                    + " | ".join(cells) + " |")
+    return ("\nAccuracy by r magnitude and by redshift on the same test split (bins as the Evaluator slices them; "
+            "mean over seeds):\n\n| bin | n | GALAXY / STAR / QSO | " + " | ".join(shown) + " |\n|---|---|---|"
+            + "---|" * len(shown) + "\n" + "\n".join(rows) + "\n")
 
 
 def tabular(objs: list[records.SkyObject]) -> np.ndarray:
@@ -85,7 +119,7 @@ def classic(split, seed: int) -> dict[str, dict[str, float]]:
     out = {}
     for name, model in (("HistGradientBoosting", HistGradientBoostingClassifier(random_state=seed)),
                         ("RandomForest", RandomForestClassifier(n_estimators=300, n_jobs=-1, random_state=seed))):
-        out[name] = scores(actual, list(model.fit(x, y).predict(tabular(split["test"]))))
+        out[name] = scores(actual, list(model.fit(x, y).predict(tabular(split["test"]))), split["test"])
     return out
 
 
@@ -106,7 +140,7 @@ def network(kind: str, seed: int, epochs: int, work: Path, test: list[records.Sk
     # Scored whether or not the gate blessed it: the image-only model is not supposed to pass.
     pred = predict_records(path_utils.serving_model_path(model.uri), str(work / "data" / "test" / c.RECORD_GLOB))
     assert [o.objid for o in pred.objects] == [o.objid for o in test]
-    return scores(pred.actual, pred.predicted)
+    return scores(pred.actual, pred.predicted, test)
 
 
 def render(per_model: dict[str, list[dict[str, float]]], n_test: int, command: str, note: str | None = None,
@@ -148,7 +182,7 @@ def main(argv: list[str] | None = None) -> str:
                 per_model.setdefault(name, []).append(s)
     command = (f"python -m benchmarks.quality --seeds {' '.join(map(str, args.seeds))} --models "
                f"{' '.join(args.models)} --epochs {args.epochs}" + (f" --limit {args.limit}" if args.limit else ""))
-    body = render(per_model, len(split["test"]), command)
+    body = render(per_model, len(split["test"]), command) + render_bins(per_model, split["test"])
     return publish(args.title, body, write=not args.no_write)
 
 
