@@ -114,7 +114,9 @@ def main(argv: list[str] | None = None) -> str:
         n_train = {k: len(v["train"]) for k, v in sets.items()}
     command = (f"python -m benchmarks.real_fusion --image-encoder {args.image_encoder} "
                f"--seeds {' '.join(map(str, args.seeds))} --epochs {args.epochs}"
-               + (f" --limit {args.limit}" if args.limit else ""))
+               + (f" --limit {args.limit}" if args.limit else "")
+               + ("" if args.variants == list(VARIANTS) else
+                  " --variants " + " ".join(f'"{v}"' for v in args.variants)))
     note = (f"Test: the real pairs' objid-hash test split, {len(test)} objects with REAL DR14 photometry and REAL "
             "SDSS cutouts (each the object's own in most cases, else a same-class neighbour's; see "
             f"../shared/data/README.md). Train: {n_train['pairs']} real pairs, or those plus "
