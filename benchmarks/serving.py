@@ -20,11 +20,11 @@ import tensorflow as tf  # noqa: E402
 
 import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
 from benchmarks.common import header, publish  # noqa: E402
-from evaluation.predictions import SERVING_DEFAULT, latest_version, raw_inputs  # noqa: E402
+from evaluation.predictions import latest_version, raw_inputs  # noqa: E402
+from ingest import contract as c  # noqa: E402
 from ingest import records  # noqa: E402
 from ingest.contract import RECORD_GLOB  # noqa: E402
 from pipeline import configs  # noqa: E402
-from trainer.signatures import SERVING_RAW  # noqa: E402
 
 TITLE = "Serving: the pushed SavedModel on CPU"
 
@@ -46,7 +46,7 @@ def measure(model_dir: str, records_dir: str, singles: int, batch: int, batches:
     t0 = time.perf_counter()
     model = tf.saved_model.load(model_dir)
     load_s = time.perf_counter() - t0
-    by_example, by_raw = model.signatures[SERVING_DEFAULT], model.signatures[SERVING_RAW]
+    by_example, by_raw = model.signatures[c.SERVING_DEFAULT], model.signatures[c.SERVING_RAW]
     pick = [k % len(objs) for k in range(max(batch, singles))]
     one_ex = [tf.constant([serialized[k]]) for k in pick[:singles]]
     one_raw = [raw_inputs([objs[k]]) for k in pick[:singles]]
@@ -54,9 +54,9 @@ def measure(model_dir: str, records_dir: str, singles: int, batch: int, batches:
     big_raw = raw_inputs([objs[k] for k in pick[:batch]])
     it = iter(range(10**9))
     results = {"load_s": load_s, "n_records": len(objs)}
-    for name, single, whole in ((SERVING_DEFAULT, lambda: by_example(examples=one_ex[next(it) % singles]),
+    for name, single, whole in ((c.SERVING_DEFAULT, lambda: by_example(examples=one_ex[next(it) % singles]),
                                  lambda: by_example(examples=big_ex)),
-                                (SERVING_RAW, lambda: by_raw(**one_raw[next(it) % singles]),
+                                (c.SERVING_RAW, lambda: by_raw(**one_raw[next(it) % singles]),
                                  lambda: by_raw(**big_raw))):
         _time(single, 20)  # warm-up: first calls trace and allocate
         lat = _time(single, singles)
@@ -69,7 +69,7 @@ def measure(model_dir: str, records_dir: str, singles: int, batch: int, batches:
 
 def render(r: dict, command: str, singles: int, batch: int) -> str:
     rows = "\n".join(f"| {name} | {r[name]['p50']:.2f} | {r[name]['p99']:.2f} | {r[name]['throughput']:.0f} |"
-                     for name in (SERVING_DEFAULT, SERVING_RAW))
+                     for name in (c.SERVING_DEFAULT, c.SERVING_RAW))
     return (header(command)
             + f"\nOne example per call ({singles} calls after warm-up) and batches of {batch}; "
             f"model load {r['load_s']:.1f} s; inputs cycled from {r['n_records']} records.\n\n"

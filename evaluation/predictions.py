@@ -17,9 +17,6 @@ import tensorflow as tf
 from ingest import contract as c
 from ingest.records import SkyObject, from_example
 from trainer.features import RANGE_FLAGS_XF as RANGE_FLAGS
-from trainer.signatures import SERVING_RAW
-
-SERVING_DEFAULT = c.SERVING_DEFAULT
 
 
 @dataclass
@@ -70,7 +67,7 @@ def predict_raw(model, objs: Sequence[SkyObject], batch_size: int = 256) -> np.n
 def predict_raw_with_ranges(model, objs: Sequence[SkyObject], batch_size: int = 256
                             ) -> tuple[np.ndarray, np.ndarray | None]:
     """(probabilities, per-feature outside-training-range flags [n, 6] or None for models without them)."""
-    fn = model.signatures[SERVING_RAW]
+    fn = model.signatures[c.SERVING_RAW]
     names = list(fn.structured_input_signature[1])
     has_flags = RANGE_FLAGS in fn.structured_outputs
     probs, flags = [], []
@@ -86,7 +83,7 @@ def predict_raw_with_ranges(model, objs: Sequence[SkyObject], batch_size: int = 
 
 def predict_examples(model, serialized: Sequence[bytes], batch_size: int = 256) -> np.ndarray:
     """Class probabilities through serving_default (tf.Example in)."""
-    fn = model.signatures[SERVING_DEFAULT]
+    fn = model.signatures[c.SERVING_DEFAULT]
     out = [fn(examples=tf.constant(list(serialized[i:i + batch_size])))[c.PROBABILITIES].numpy()
            for i in range(0, len(serialized), batch_size)]
     return np.concatenate(out) if out else np.zeros((0, len(c.CLASS_NAMES)), np.float32)

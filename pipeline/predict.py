@@ -101,8 +101,6 @@ def load_model(model_dir: str) -> object:
     """The SavedModel with a raw-feature signature; ValueError naming the folder and what is wrong otherwise."""
     import tensorflow as tf
 
-    from trainer.signatures import SERVING_RAW
-
     hint = f"give a pushed version folder, e.g. {Path(configs.SERVING_DIR, configs.MODEL_NAME)}/<version>"
     if not Path(model_dir).is_dir():
         raise ValueError(f"--model-dir {model_dir}: no such folder; {hint}")
@@ -113,8 +111,8 @@ def load_model(model_dir: str) -> object:
     except Exception as e:  # noqa: BLE001 - a damaged SavedModel raises many kinds; the user needs the folder
         raise ValueError(f"--model-dir {model_dir}: the SavedModel does not load ({type(e).__name__}); {hint}"
                          ) from None
-    if SERVING_RAW not in model.signatures:
-        raise ValueError(f"--model-dir {model_dir}: no '{SERVING_RAW}' signature (has {sorted(model.signatures)}): "
+    if c.SERVING_RAW not in model.signatures:
+        raise ValueError(f"--model-dir {model_dir}: no '{c.SERVING_RAW}' signature (has {sorted(model.signatures)}): "
                          "not a model pushed by this pipeline")
     return model
 

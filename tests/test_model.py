@@ -62,14 +62,14 @@ def test_saved_model_serves_examples_and_raw_features_alike(transformed_sim300, 
     model.save(str(export), save_format="tf", signatures=signatures.make(model, tft_out))
 
     loaded = tf.saved_model.load(str(export))
-    assert {"serving_default", signatures.SERVING_RAW, signatures.TRANSFORM_FEATURES} <= set(loaded.signatures)
+    assert {"serving_default", c.SERVING_RAW, c.TRANSFORM_FEATURES} <= set(loaded.signatures)
     sample = objs[:5]
     serialized = tf.constant([to_example(o).SerializeToString() for o in sample])
     by_example = loaded.signatures["serving_default"](examples=serialized)
     raw = {b: tf.constant([o.mags[b] for o in sample], tf.float32) for b in c.BANDS}
     raw[c.REDSHIFT] = tf.constant([o.redshift for o in sample], tf.float32)
     raw[c.IMAGE] = tf.constant([o.image_jpeg for o in sample])
-    by_raw = loaded.signatures[signatures.SERVING_RAW](**raw)
+    by_raw = loaded.signatures[c.SERVING_RAW](**raw)
     np.testing.assert_allclose(by_example["probabilities"].numpy(), by_raw["probabilities"].numpy(), atol=1e-6)
     assert by_raw["probabilities"].shape == (5, 3)
     names = [n.decode() for n in by_raw["class_name"].numpy()]
@@ -78,7 +78,7 @@ def test_saved_model_serves_examples_and_raw_features_alike(transformed_sim300, 
     xs, _ = _batch([rows[objs.index(o)] for o in sample], model)
     np.testing.assert_allclose(model.predict(xs, verbose=0), by_raw["probabilities"].numpy(), atol=1e-5)
     # transform_features gives TFMA the label id from the raw class.
-    feats = loaded.signatures[signatures.TRANSFORM_FEATURES](examples=serialized)
+    feats = loaded.signatures[c.TRANSFORM_FEATURES](examples=serialized)
     assert [int(v) for v in feats[f.LABEL_XF].numpy()] == [c.CLASS_NAMES.index(o.label) for o in sample]
 
 

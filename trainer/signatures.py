@@ -12,9 +12,6 @@ from trainer import features as f
 from trainer.image_ops import to_pixels
 from trainer.model import model_inputs
 
-SERVING_RAW = c.SERVING_RAW  # kept importable here: older callers read them from this module
-TRANSFORM_FEATURES = c.TRANSFORM_FEATURES
-
 
 def _predict(model: tf.keras.Model, transformed: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
     feats = dict(transformed)
@@ -65,6 +62,6 @@ def make(model: tf.keras.Model, tf_transform_output: tft.TFTransformOutput) -> d
 
     return {
         c.SERVING_DEFAULT: serve_examples.get_concrete_function(),
-        SERVING_RAW: serve_raw.get_concrete_function(),
-        TRANSFORM_FEATURES: transform_features.get_concrete_function(),
+        c.SERVING_RAW: serve_raw.get_concrete_function(),
+        c.TRANSFORM_FEATURES: transform_features.get_concrete_function(),
     }
