@@ -25,7 +25,6 @@ from benchmarks.quality import DR14, build_split, tabular  # noqa: E402
 from ingest import contract as c  # noqa: E402
 
 TITLE = "Tabular branch: input scaling and schedule, chosen on the eval split"
-Z_SOFTENING = 0.01
 # name -> (redshift scaling, epochs, learning-rate schedule on plateau)
 VARIANTS = {
     "z-scored redshift, 15 epochs (before)": ("zscore", 15, False),
@@ -35,13 +34,11 @@ VARIANTS = {
 
 
 def features(objs, redshift: str) -> np.ndarray:
+    """The MLP's 10 inputs before z-scoring: as Transform feeds them ("asinh"), or with redshift left linear."""
+    from benchmarks.bare_keras import scaled_inputs
     from benchmarks.bare_keras import tabular as with_colours
 
-    x = with_colours(objs)
-    if redshift == "asinh":
-        k = c.TABULAR_FEATURES.index(c.REDSHIFT)
-        x[:, k] = np.arcsinh(x[:, k] / Z_SOFTENING)
-    return x
+    return scaled_inputs(objs) if redshift == "asinh" else with_colours(objs)
 
 
 def fit_and_score(split, redshift: str, epochs: int, schedule: bool, seed: int) -> float:

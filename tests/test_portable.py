@@ -2,59 +2,29 @@
 processes started by an external worker pool on 127.0.0.1, the arrangement Flink and Spark use on Kubernetes."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-import pipeline
+from benchmarks.portable import start_services
 from pipeline.configs import REPO_ROOT
 from tests.e2e import ALL_NODES, flags, states, versions
 
 pytestmark = pytest.mark.e2e
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for(port: int, proc: subprocess.Popen, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"service on {port} exited with {proc.returncode}"
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise TimeoutError(f"nothing listens on {port}")
-
-
 @pytest.fixture(scope="module")
 def beam_services(tmp_path_factory):
-    """(job endpoint, worker pool endpoint). Workers get the venv's python first on PATH and pipeline.WORKER_ENV:
-    they inherit nothing from the driver."""
+    """(job endpoint, worker pool endpoint, log dir), started as benchmarks/portable.py starts them: workers get
+    the venv's python first on PATH and pipeline.WORKER_ENV, since they inherit nothing from the driver."""
     logs = tmp_path_factory.mktemp("beam_services")
-    env = {**os.environ, **pipeline.WORKER_ENV, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    job_port, pool_port = _free_port(), _free_port()
-    procs = [
-        subprocess.Popen([sys.executable, "-m", "apache_beam.runners.portability.local_job_service_main",
-                          "--port", str(job_port)], env=env, stdout=open(logs / "job.log", "w"),
-                         stderr=subprocess.STDOUT, start_new_session=True),
-        subprocess.Popen([sys.executable, "-m", "apache_beam.runners.worker.worker_pool_main",
-                          f"--service_port={pool_port}"], env=env, cwd=REPO_ROOT,
-                         stdout=open(logs / "pool.log", "w"), stderr=subprocess.STDOUT, start_new_session=True),
-    ]
+    job, pool, procs = start_services(logs)
     try:
-        _wait_for(job_port, procs[0])
-        _wait_for(pool_port, procs[1])
-        yield f"localhost:{job_port}", f"localhost:{pool_port}", logs
+        yield job, pool, logs
     finally:
         for p in procs:
             if p.poll() is None:
