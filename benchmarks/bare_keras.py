@@ -44,10 +44,9 @@ def scaled_inputs(objs: list[records.SkyObject]) -> np.ndarray:
     return x
 
 
-def balanced_weights(label_ids) -> dict[int, float]:
-    """n / (k * n_c), as the Trainer's class_weights computes from Transform's label counts."""
-    counts = np.bincount(np.asarray(label_ids), minlength=len(c.CLASS_NAMES))
-    return {k: len(label_ids) / (len(counts) * max(n, 1)) for k, n in enumerate(counts)}
+def class_weights(label_ids) -> dict[int, float]:
+    """The Trainer's class weights (same rule, trainer/model.py), from these labels' counts."""
+    return model_lib.class_weights_from_counts(np.bincount(np.asarray(label_ids), minlength=len(c.CLASS_NAMES)))
 
 
 def dataset(objs, mean, std, kind: str, shuffle: bool, seed: int) -> tf.data.Dataset:
@@ -82,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     train, val = (list(records.read_split(args.data_dir, s)) for s in c.PIPELINE_SPLITS)
     x = scaled_inputs(train)
     mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
-    weights = balanced_weights([c.CLASS_NAMES.index(o.label) for o in train])
+    weights = class_weights([c.CLASS_NAMES.index(o.label) for o in train])
     model = model_lib.build(args.model, configs.LEARNING_RATE)
     history = model.fit(
         dataset(train, mean, std, args.model, True, args.seed),

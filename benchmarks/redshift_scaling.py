@@ -41,7 +41,7 @@ def scaled(objs, mode: str) -> np.ndarray:
 def score(train, val, mode: str, epochs: int, seed: int) -> dict[str, float]:
     import tensorflow as tf
 
-    from benchmarks.bare_keras import balanced_weights
+    from benchmarks.bare_keras import class_weights
     from pipeline import configs
     from trainer import features as f
     from trainer import model as model_lib
@@ -58,7 +58,7 @@ def score(train, val, mode: str, epochs: int, seed: int) -> dict[str, float]:
 
     model = model_lib.build("tabular", configs.LEARNING_RATE)
     model.fit(cols(xt), yt, validation_data=(cols(xv), yv), epochs=epochs, batch_size=64, verbose=0,
-              class_weight=balanced_weights(yt),
+              class_weight=class_weights(yt),
               callbacks=[tf.keras.callbacks.EarlyStopping(monitor="val_loss", patience=configs.PATIENCE,
                                                           restore_best_weights=True)])
     pred = model.predict(cols(xv), verbose=0).argmax(axis=1)

@@ -6,7 +6,7 @@ its calibration against real cutouts.
 `--real` is `python -m ingest cutouts` of ../shared/data/real_cutouts (its
 objid-hash train/eval/test split); each `--sim` is `python -m ingest simulate`
 output. Every model is the pipeline's own image model (trainer/model.py,
-kind "image"), fitted with balanced class weights and early stopping on its own
+kind "image"), fitted with the Trainer's class weights and early stopping on its own
 source's eval split, then scored once on the real test split, which nothing
 is tuned on. Plain Keras rather than a pipeline run per model: 9 fits of the
 same model code, and Transform does nothing to an image-only record.
@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
-from benchmarks.bare_keras import balanced_weights  # noqa: E402
+from benchmarks.bare_keras import class_weights  # noqa: E402
 from benchmarks.common import header, publish  # noqa: E402
 from ingest import contract as c  # noqa: E402
 from ingest import records  # noqa: E402
@@ -62,7 +62,7 @@ def fit_and_score(train: list, val: list, tests: dict[str, list], seed: int, epo
     model = model_lib.build("image", configs.LEARNING_RATE)
     ids = [c.CLASS_NAMES.index(o.label) for o in train]
     model.fit(images(train, True, seed), validation_data=images(val, False, seed),
-              epochs=epochs, class_weight=balanced_weights(ids), verbose=0,
+              epochs=epochs, class_weight=class_weights(ids), verbose=0,
               callbacks=[tf.keras.callbacks.EarlyStopping(monitor="val_loss", patience=configs.PATIENCE,
                                                           restore_best_weights=True)])
     return {name: score(model, test, seed) for name, test in tests.items()}
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> str:
             + "\nTest sets, all REAL SkyServer cutouts at the contract's geometry, objid-hash test splits that nothing "
             f"is tuned on: {described}. Per class: recall. Mean ± std over seeds. The real cutouts are DR16 "
             "spectroscopic objects, fainter than the DR14 table whose photometry the simulator draws from; the real "
-            "pairs are DR14 objects. Simulated training sets: 8,000 objects each (DR14 class mix, balanced class "
+            "pairs are DR14 objects. Simulated training sets: 8,000 objects each (DR14 class mix, the Trainer's class "
             "weights); 'before' is the simulator at 489a575, 'after' the calibrated one.\n\n"
             f"| trained on | train n | seeds | {head} |\n|" + "---|" * (3 + len(tests) * len(cols)) + "\n"
             + "\n".join(rows) + f"\n\nGoals (on the real cutouts): {GOALS}.\n")

@@ -44,7 +44,7 @@ def features(objs, redshift: str) -> np.ndarray:
 def fit_and_score(split, redshift: str, epochs: int, schedule: bool, seed: int) -> float:
     import tensorflow as tf
 
-    from benchmarks.bare_keras import balanced_weights
+    from benchmarks.bare_keras import class_weights
     from pipeline import configs
     from trainer import features as f
     from trainer import model as model_lib
@@ -65,7 +65,7 @@ def fit_and_score(split, redshift: str, epochs: int, schedule: bool, seed: int) 
         callbacks.append(tf.keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=1 / 3, patience=2))
     model = model_lib.build("tabular", configs.LEARNING_RATE)
     model.fit(cols(xt), yt, validation_data=(cols(xv), yv), epochs=epochs, batch_size=64, verbose=0,
-              class_weight=balanced_weights(yt), callbacks=callbacks)
+              class_weight=class_weights(yt), callbacks=callbacks)
     return float((model.predict(cols(xv), verbose=0).argmax(axis=1) == yv).mean())
 
 

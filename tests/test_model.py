@@ -41,13 +41,24 @@ def test_unknown_kind_is_refused():
         model_lib.build("text")
 
 
-def test_class_weights_upweight_the_minority(transformed_sim300):
+def test_class_weights_upweight_the_minority_by_the_square_root_of_balance(transformed_sim300):
     _, tft_dir, objs = transformed_sim300
     w = class_weights(tft.TFTransformOutput(str(tft_dir)))
     counts = {k: sum(o.label == k for o in objs) for k in c.CLASS_NAMES}
     assert w[c.CLASS_NAMES.index("QSO")] > w[c.CLASS_NAMES.index("GALAXY")]
-    weighted = {k: w[i] * counts[k] for i, k in enumerate(c.CLASS_NAMES)}
-    assert max(weighted.values()) == pytest.approx(min(weighted.values()), rel=1e-6)
+    # sqrt of n / (k * n_c): weight times the square root of the class count is the same for every class, so a
+    # class with a quarter of another's examples gets twice its weight, not four times.
+    scaled = {k: w[i] * np.sqrt(counts[k]) for i, k in enumerate(c.CLASS_NAMES)}
+    assert max(scaled.values()) == pytest.approx(min(scaled.values()), rel=1e-6)
+    assert w[0] == pytest.approx(np.sqrt(len(objs) / (3 * counts[c.CLASS_NAMES[0]])), rel=1e-6)
+
+
+def test_bare_script_weights_follow_the_trainer_rule():
+    from benchmarks.bare_keras import class_weights as bare_weights
+
+    ids = [0] * 60 + [1] * 30 + [2] * 10
+    assert bare_weights(ids) == pytest.approx(model_lib.class_weights_from_counts([60, 30, 10]))
+    assert bare_weights(ids)[2] == pytest.approx(np.sqrt(100 / 30))
 
 
 def test_saved_model_serves_examples_and_raw_features_alike(transformed_sim300, tmp_path):

@@ -8,6 +8,9 @@ cutouts is the encoder that a fusion model can start from (`encoder=`).
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 import tensorflow as tf
 
 from ingest import contract as c
@@ -20,6 +23,17 @@ BATCH_SIZE = 64  # training batch; shared with benchmarks/bare_keras.py, which m
 
 
 EMBEDDING_LAYER = "image_embedding"
+
+
+def class_weights_from_counts(counts: Sequence[int]) -> dict[int, float]:
+    """sqrt(n / (k * n_c)) per class id: halfway, on a log scale, between no weights and balanced ones.
+
+    Balanced weights (6.7 for quasars at 5% of the data, against 1) make the model call an object a quasar once the
+    odds are 1 to 7 against. On the eval splits they cost QSO precision for no QSO recall; no weights cost recall,
+    the 2021 study's weak spot (BENCHMARKS.md "Class weights, chosen on the eval splits").
+    """
+    total, k = sum(counts), len(counts)
+    return {i: math.sqrt(total / (k * max(n, 1))) for i, n in enumerate(counts)}
 
 
 def _image_branch(image: tf.Tensor) -> tf.Tensor:

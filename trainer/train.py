@@ -43,15 +43,14 @@ def input_fn(file_pattern: list[str], data_accessor: tfx.components.DataAccessor
 
 
 def class_weights(tf_transform_output: tft.TFTransformOutput) -> dict[int, float]:
-    """Balanced weights n / (k * n_c) from the label counts Transform already computed."""
+    """The model's class weights (model_lib.class_weights_from_counts) from the label counts Transform computed."""
     path = tf_transform_output.vocabulary_file_by_name(f.CLASS_COUNTS_VOCAB)
     counts = {name: 0 for name in c.CLASS_NAMES}
     with tf.io.gfile.GFile(path) as fh:
         for line in fh:
             n, name = line.rstrip("\n").split(" ", 1)
             counts[name] = int(n)
-    total = sum(counts.values())
-    return {i: total / (len(counts) * max(counts[name], 1)) for i, name in enumerate(c.CLASS_NAMES)}
+    return model_lib.class_weights_from_counts([counts[name] for name in c.CLASS_NAMES])
 
 
 def _saved_model_dir(path: str) -> str:
