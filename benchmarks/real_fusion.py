@@ -93,6 +93,7 @@ def main(argv: list[str] | None = None) -> str:
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--limit", type=int, help="use only the first N pairs and N other DR14 rows (smoke tests)")
+    p.add_argument("--title", default=TITLE, help="the BENCHMARKS.md section to (re)write")
     p.add_argument("--no-write", action="store_true")
     args = p.parse_args(argv)
     per_model: dict[str, list[dict[str, float]]] = {}
@@ -116,13 +117,14 @@ def main(argv: list[str] | None = None) -> str:
                f"--seeds {' '.join(map(str, args.seeds))} --epochs {args.epochs}"
                + (f" --limit {args.limit}" if args.limit else "")
                + ("" if args.variants == list(VARIANTS) else
-                  " --variants " + " ".join(f'"{v}"' for v in args.variants)))
+                  " --variants " + " ".join(f'"{v}"' for v in args.variants))
+               + ("" if args.title == TITLE else f' --title "{args.title}"'))
     note = (f"Test: the real pairs' objid-hash test split, {len(test)} objects with REAL DR14 photometry and REAL "
             "SDSS cutouts (each the object's own in most cases, else a same-class neighbour's; see "
             f"../shared/data/README.md). Train: {n_train['pairs']} real pairs, or those plus "
             f"{n_train['mixed'] - n_train['pairs']} DR14 rows with SIMULATED cutouts. Mean ± std over seeds.")
     body = render(per_model, len(test), command, note, TARGETS)
-    return publish(TITLE, body, write=not args.no_write)
+    return publish(args.title, body, write=not args.no_write)
 
 if __name__ == "__main__":
     main()
