@@ -24,7 +24,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
-from benchmarks.common import header, publish  # noqa: E402
+from benchmarks.common import header, invoked, publish  # noqa: E402
 from ingest import contract as c  # noqa: E402
 from ingest import records  # noqa: E402
 
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> str:
                         + " | ".join(cells) + " |")
             print(rows[-1], flush=True)
     qso_w = math.sqrt(1 / (3 * 0.05))
-    body = (header("python -m benchmarks.class_weights " + " ".join(argv or [])) + "\n"
+    body = (header(invoked("benchmarks.class_weights", argv)) + "\n"
             f"Scored on each set's eval split (early stopping on it too, as in the Trainer); mean ± std over seeds "
             f"{args.seeds}. No test split is read. At a 5% QSO share, balanced weights give a quasar {qso_w ** 2:.1f} "
             f"(a class with a third of the data gets 1), their square root {qso_w:.1f}.\n\n"

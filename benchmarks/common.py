@@ -6,10 +6,11 @@ import datetime as dt
 import os
 import platform
 import re
+import shlex
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pipeline
@@ -39,6 +40,11 @@ def git_rev() -> str:
 
 # Taken when a benchmark starts: a commit made while it runs must not be credited with its numbers.
 STARTED_AT_REV = git_rev()
+
+
+def invoked(module: str, argv: list[str] | None) -> str:
+    """The command line as typed: `argv` when a caller passed it, else this process's own arguments."""
+    return shlex.join(["python", "-m", module, *(sys.argv[1:] if argv is None else argv)])
 
 
 def header(command: str) -> str:
@@ -71,6 +77,7 @@ class TimedRun:
     returncode: int
     stdout: str
     stderr: str
+    phases: dict[str, float] = field(default_factory=dict)  # run_local.py's own phase seconds, where read
 
     @property
     def output(self) -> str:

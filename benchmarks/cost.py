@@ -29,6 +29,16 @@ def _ok(run, what: str):
     return run
 
 
+def phases(log_file: Path) -> dict[str, float]:
+    """The last run's phase seconds, as runners/local.py logs them at the end of a run."""
+    import json
+
+    from runners.local import PHASES_PREFIX
+
+    lines = [line for line in log_file.read_text(errors="replace").splitlines() if line.startswith(PHASES_PREFIX)]
+    return json.loads(lines[-1][len(PHASES_PREFIX):]) if lines else {}
+
+
 def component_seconds(metadata_path: Path) -> dict[str, float]:
     store = md.open_store(str(metadata_path))
     runs = sorted(md.latest_node_runs(store, PIPELINE_NAME).values(), key=lambda r: r.execution.id)
@@ -42,9 +52,11 @@ def measure(data_dir: str, epochs: int, rounds: int, tmp: Path) -> dict:
         work = tmp / f"pipeline{k}"
         pipeline.append(_ok(timed(run_local_cmd(data_dir, work, *flags)), "pipeline run"))
         components.append(component_seconds(work / "metadata.sqlite"))
+        pipeline[-1].phases = phases(work / "run.log")
         bare.append(_ok(timed([sys.executable, "-m", "benchmarks.bare_keras", "--data-dir", data_dir,
                                "--epochs", str(epochs), "--out", str(tmp / f"bare{k}")]), "bare keras"))
     rerun = _ok(timed(run_local_cmd(data_dir, tmp / f"pipeline{rounds - 1}", *flags)), "cached rerun")
+    rerun.phases = phases(tmp / f"pipeline{rounds - 1}" / "run.log")
     rerun_states = {n: r.state for n, r in
                     md.latest_node_runs(md.open_store(str(tmp / f"pipeline{rounds - 1}" / "metadata.sqlite")),
                                         PIPELINE_NAME).items()}
@@ -66,6 +78,12 @@ def render(m: dict, command: str) -> str:
     comp = "\n".join(f"| {n} | " + " | ".join(f"{c.get(n, float('nan')):.1f}" for c in m["components"]) + " |"
                      for n in nodes)
     not_cached = sorted(n for n, s in m["rerun_states"].items() if s != "CACHED")
+    runs = {"last cold run": m["pipeline"][-1], "cached rerun": m["rerun"]}
+    names = list(dict.fromkeys(k for r in runs.values() for k in r.phases))
+    phase_rows = [f"| {name} | " + " | ".join(f"{r.phases.get(name, float('nan')):.1f}" for r in runs.values()) + " |"
+                  for name in names]
+    phase_rows.append("| interpreter start-up, argument checks, exit (wall minus the above) | "
+                      + " | ".join(f"{r.wall_s - sum(r.phases.values()):.1f}" for r in runs.values()) + " |")
     bare_line = next((line for line in m["bare"][-1].stdout.splitlines() if line.startswith("bare keras:")), "")
     return (header(command)
             + "\nCold pipeline run (empty pipeline root) and bare script, alternately; wall s and peak RSS MB.\n\n"
@@ -74,6 +92,8 @@ def render(m: dict, command: str) -> str:
             + f"\n\nCached rerun of the last pipeline on unchanged inputs: **{m['rerun'].wall_s:.1f} s**, "
             f"peak RSS {m['rerun'].peak_rss_mb:.0f} MB; components not served from cache: "
             f"{', '.join(not_cached) or 'none'}.\n\n"
+            "Where the time goes, by phase of `run_local.py` (seconds; \"components\" is LocalDagRunner, cached or "
+            "not):\n\n| phase | " + " | ".join(runs) + " |\n|---|---|---|\n" + "\n".join(phase_rows) + "\n\n"
             "Per component, cold runs (MLMD execution seconds):\n\n| component | "
             + " | ".join(f"round {k + 1}" for k in range(len(m["components"]))) + " |\n|---|"
             + "---|" * len(m["components"]) + "\n" + comp

@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 from sklearn.ensemble import HistGradientBoostingClassifier  # noqa: E402
 
 import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
-from benchmarks.common import header, publish  # noqa: E402
+from benchmarks.common import header, invoked, publish  # noqa: E402
 from benchmarks.quality import DR14, build_split, tabular  # noqa: E402
 from ingest import contract as c  # noqa: E402
 
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> str:
         tabular(split["train"]), [o.label for o in split["train"]]).predict(tabular(split["eval"]))) == yv))
         for s in args.seeds]
     rows.append(f"| HistGradientBoosting, 6 raw features (the bar) | {np.mean(hgb):.4f} ± {np.std(hgb):.4f} |")
-    body = (header("python -m benchmarks.tabular_variants " + " ".join(argv or [])) + "\n"
+    body = (header(invoked("benchmarks.tabular_variants", argv)) + "\n"
             f"Real DR14 photometry; train {len(split['train'])}, scored on eval ({len(split['eval'])}); mean ± std "
             f"over seeds {args.seeds}. The test split is not used here.\n\n"
             "| tabular variant | eval accuracy |\n|---|---|\n" + "\n".join(rows) + "\n")

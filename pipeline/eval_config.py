@@ -55,7 +55,13 @@ def build(gate: Gate = Gate(), code_sha256: str = "") -> tfma.EvalConfig:
     overall = tfma.PerSliceMetricThreshold(slicing_specs=[tfma.SlicingSpec()],
                                            threshold=_threshold(gate.accuracy_floor, gate.max_accuracy_drop))
     accuracy = tfma.MetricConfig(class_name="SparseCategoricalAccuracy", per_slice_thresholds=[overall, *per_class])
+    # Not the model's compiled loss and metrics: TFMA computes them with a combiner that loads the Keras model
+    # anew in every setup, 12-16 loads of ~1 s each per run, for numbers this config already computes (or that
+    # the report takes from the training history). BENCHMARKS.md "Cost" has the profile.
+    options = tfma.Options()
+    options.include_default_metrics.value = False
     return tfma.EvalConfig(
+        options=options,
         model_specs=[tfma.ModelSpec(signature_name=c.SERVING_DEFAULT, label_key=f.LABEL_XF,
                                     prediction_key=c.PROBABILITIES,
                                     preprocessing_function_names=[c.TRANSFORM_FEATURES])],

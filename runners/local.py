@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import os
 import sys
@@ -128,16 +129,30 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+PHASES_PREFIX = "phases (s):"
+
+
 def _run(args: argparse.Namespace, cfg: RunConfig, beam_pipeline_args: list[str], t0: float) -> int:
     with logs_to_file(args.log_file) as console:
+        phases: dict[str, float] = {}
+        mark = time.monotonic()
+
+        def lap(name: str) -> None:
+            nonlocal mark
+            now = time.monotonic()
+            phases[name] = now - mark
+            mark = now
+
         from pipeline import preflight  # imports TensorFlow, whose start-up chatter goes to the log file
 
+        lap("import TensorFlow")
         try:
             counts = preflight.check(args.data_dir)
         except preflight.DataError as e:
             console.write(f"error: {e}\n")
             return 2
         console.write(f"records: {preflight.describe(counts)}\n")
+        lap("preflight")
         if not is_recorded(args.data_dir):
             console.write(f"note: {args.data_dir} has no {IMPORT_SUMMARY} or {SIMULATED_MARKER}: not written by "
                           "`python -m ingest`, or by a version that could leave a write unfinished; its origin is "
@@ -153,6 +168,7 @@ def _run(args: argparse.Namespace, cfg: RunConfig, beam_pipeline_args: list[str]
         from pipeline.report import run_summary
         from trainer.autograph_rules import skip_tf_keras
 
+        lap("import TFX")
         absl_logging.set_verbosity(absl_logging.INFO)
         skip_tf_keras()  # for every component in this process, the Evaluator's Keras metrics included
         progress = ProgressHandler(console)
@@ -170,8 +186,12 @@ def _run(args: argparse.Namespace, cfg: RunConfig, beam_pipeline_args: list[str]
             return 1
         finally:
             logging.getLogger("absl").removeHandler(progress)
+        lap("components")
         console.write(run_summary(args.metadata_path, configs.PIPELINE_NAME, time.monotonic() - t0,
                                   data_provenance(args.data_dir)))
+        lap("summary")
+        # Where a run's fixed costs go (benchmarks/cost.py reads this line from the log file).
+        print(PHASES_PREFIX, json.dumps({k: round(v, 2) for k, v in phases.items()}), flush=True)
     return 0
 
 

@@ -69,6 +69,12 @@ def test_rerun_hits_the_cache_and_pushes_nothing_new(e2e_run, sim300):
     assert {n for n, s in got.items() if s != "CACHED"} == RESOLVERS, got
     assert versions(work) == before
     assert "nothing new pushed" in proc.stdout
+    # The run logs where its time went (benchmarks/cost.py reads it): every phase, and they add up to the run.
+    from benchmarks.cost import phases
+
+    spent = phases(work / "run.log")
+    assert list(spent) == ["import TensorFlow", "preflight", "import TFX", "components", "summary"], spent
+    assert all(v >= 0 for v in spent.values()) and spent["components"] > 0
 
 
 def test_schema_edit_reruns_what_depends_on_it(e2e_run, sim300, tmp_path):
