@@ -20,8 +20,15 @@ BENCHMARKS_MD = REPO / "BENCHMARKS.md"
 
 
 def machine() -> str:
+    """Cores, memory, and the CPU model with its widest vector unit: the same "2 cores" ran the bare script twice
+    as fast on one day as on the day before, so a timing names the CPU it ran on."""
     mem_kb = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal"))
-    return (f"{os.cpu_count()} cores, {mem_kb / 2**20:.0f} GiB RAM, {platform.machine()}, "
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")),
+                 platform.processor() or "unknown CPU")
+    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
+    vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    return (f"{os.cpu_count()} cores ({model}, {vector}), {mem_kb / 2**20:.0f} GiB RAM, {platform.machine()}, "
             f"Python {platform.python_version()}")
 
 
