@@ -25,6 +25,7 @@ import numpy as np  # noqa: E402
 
 import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
 from benchmarks.common import header, invoked, publish  # noqa: E402
+from benchmarks.quality import DR14  # noqa: E402
 from ingest import contract as c  # noqa: E402
 from ingest import records  # noqa: E402
 
@@ -78,15 +79,15 @@ def fit_and_score(split: dict, kind: str, rule: str, seed: int, encoder_dir: str
     return out
 
 
-def load(study: str, pairs: str, work: Path, limit: int | None) -> dict[str, list[records.SkyObject]]:
+def load(study: str, pairs: str, dr14_csv: str, work: Path, limit: int | None) -> dict[str, list[records.SkyObject]]:
     if study == "pairs":
         split = {s: list(records.read_split(Path(pairs), s)) for s in ("train", "eval")}
         if not split["train"]:
             raise SystemExit(f"no records in {pairs}: run `make run-real` (or `python -m ingest import` of the pairs)")
         return {s: objs[:limit] for s, objs in split.items()} if limit else split
-    from benchmarks.quality import DR14, build_split
+    from benchmarks.quality import build_split
 
-    return build_split(str(DR14), work, limit)
+    return build_split(dr14_csv, work, limit)
 
 
 def main(argv: list[str] | None = None) -> str:
@@ -94,6 +95,7 @@ def main(argv: list[str] | None = None) -> str:
     p.add_argument("--studies", nargs="+", choices=list(STUDIES), default=["pairs", "dr14-tabular"])
     p.add_argument("--pairs", default="data/real_pairs", help="imported real-pairs records (train/eval splits)")
     p.add_argument("--image-encoder", help="the real-pixel encoder (a pushed version or its serving folder)")
+    p.add_argument("--csv", default=None, help="the DR14 table (default ../shared/data/sdss_dr14_10k.csv)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--limit", type=int, help="first N objects per split only (smoke tests)")
     p.add_argument("--no-write", action="store_true")
@@ -109,7 +111,7 @@ def main(argv: list[str] | None = None) -> str:
     rows = []
     for study in args.studies:
         with tempfile.TemporaryDirectory(prefix="bench-weights-") as tmp:
-            split = load(study, args.pairs, Path(tmp), args.limit)
+            split = load(study, args.pairs, args.csv or str(DR14), Path(tmp), args.limit)
         kind = "tabular" if study == "dr14-tabular" else "fusion"
         n_qso = sum(o.label == "QSO" for o in split["eval"])
         for rule in RULES:

@@ -21,6 +21,11 @@ def test_serving_benchmark_on_the_e2e_model(e2e_run, sim300):
         row = next(line for line in body.splitlines() if line.startswith(f"| {signature} |"))
         p50, p99, throughput = (float(v) for v in row.strip("|").split("|")[1:])
         assert 0 < p50 <= p99 and throughput > 0
+    # The breakdown: multiply-adds counted from the layers (the convolutions dominate), decode and model timed apart.
+    convs = re.search(r"\| convolutions \| (\d+\.\d+) M multiply-adds \((\d+)%\)", body)
+    assert convs and float(convs.group(1)) > 1 and int(convs.group(2)) > 90, body
+    assert re.search(r"\| JPEG decode \+ geometry check \(to_pixels\) \| \| \d+\.\d \|", body), body
+    assert re.search(r"\| Keras model on decoded pixels \| \d+\.\d MFLOPs \| \d+\.\d \|", body), body
 
 
 def test_cost_benchmark_runs_both_sides_and_the_rerun_is_cached(sim300):
@@ -28,6 +33,9 @@ def test_cost_benchmark_runs_both_sides_and_the_rerun_is_cached(sim300):
     assert re.search(r"\| mean / max \| \d+ \| \d+ \| \*\*\d+\.\d\d\*\* \|", body), body
     assert "components not served from cache: baseline_resolver, drift_baseline." in body
     assert "| Trainer |" in body and "bare keras: epochs run 1" in body
+    # The runner's own phase seconds, for the cold run and the cached rerun.
+    for phase in ("import TensorFlow", "preflight", "import TFX", "components", "summary"):
+        assert re.search(rf"\| {phase} \| \d+\.\d \| \d+\.\d \|", body), (phase, body)
 
 
 def test_quality_benchmark_on_a_slice_of_dr14(dr14_csv):
@@ -62,3 +70,16 @@ def test_drift_benchmark_separates_resampling_from_a_fainter_export():
     assert "| simulated 1,000 (seed 1) vs 1,000 (seed 0) | same population |" in body
     assert re.search(r"\| built-in data 2 mag fainter \| shift \|.*\| u, g, r, i, z \|", body), body
     assert "Shifts caught: built-in data 1 mag fainter, built-in data 2 mag fainter" in body
+
+
+def test_class_weights_benchmark_scores_each_rule_on_eval(dr14_csv):
+    from benchmarks import class_weights
+
+    body = class_weights.main(["--studies", "dr14-tabular", "--csv", str(dr14_csv), "--limit", "300", "--seeds", "0",
+                               "--no-write"])
+    rows = [line for line in body.splitlines() if line.startswith("| DR14 photometry, tabular |")]
+    assert [row.split("|")[3].strip() for row in rows] == list(class_weights.RULES)
+    for row in rows:
+        means = [float(cell.split("±")[0]) for cell in row.strip("|").split("|")[3:]]
+        assert len(means) == 4 and all(0.0 <= m <= 1.0 for m in means), row
+    assert "No test split is read" in body and "--studies dr14-tabular" in body
