@@ -18,6 +18,7 @@ from pathlib import Path
 import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
 from benchmarks.common import header, publish, run_local_cmd, timed  # noqa: E402
 from benchmarks.cost import component_seconds  # noqa: E402
+from ingest.contract import HISTORY_FILE  # noqa: E402
 
 TITLE = "Scale: 10k and 100k simulated objects through the whole pipeline"
 
@@ -35,7 +36,10 @@ def measure(n: int, epochs: int, work: Path) -> dict:
     if run.returncode != 0:
         raise SystemExit(f"pipeline on {n} objects failed:\n{run.output[-3000:]}")
     summary = run.stdout[run.stdout.index("run finished"):].strip()
-    return {"n": n, "simulate": sim, "run": run, "components": component_seconds(work / "metadata.sqlite"),
+    histories = sorted((work / "root" / "Trainer" / "model_run").glob(f"*/{HISTORY_FILE}"))
+    epochs_run = len(histories[-1].read_text().strip().splitlines()) - 1 if histories else float("nan")
+    return {"n": n, "epochs_run": epochs_run, "simulate": sim, "run": run,
+            "components": component_seconds(work / "metadata.sqlite"),
             "disk_mb": disk_mb(work / "root"), "records_mb": disk_mb(work / "data"), "summary": summary}
 
 
@@ -43,6 +47,7 @@ def render(results: list[dict], command: str) -> str:
     head = "| | " + " | ".join(f"{r['n']:,} objects" for r in results) + " |\n|---|" + "---|" * len(results) + "\n"
     rows = [("simulate s", lambda r: f"{r['simulate'].wall_s:.0f}"),
             ("pipeline wall s", lambda r: f"{r['run'].wall_s:.0f}"),
+            ("epochs run by the Trainer (early stopping may end it sooner)", lambda r: f"{r['epochs_run']}"),
             ("examples/s (all objects / pipeline wall)", lambda r: f"{r['n'] / r['run'].wall_s:.0f}"),
             ("pipeline peak RSS MB", lambda r: f"{r['run'].peak_rss_mb:.0f}"),
             ("pipeline_root disk MB", lambda r: f"{r['disk_mb']:.0f}"),

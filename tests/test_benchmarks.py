@@ -51,6 +51,7 @@ def test_quality_benchmark_on_a_slice_of_dr14(dr14_csv):
 def test_scale_benchmark_on_a_tiny_size():
     body = scale.main(["--sizes", "150", "--epochs", "1", "--no-write"])
     assert "| 150 objects |" in body and "| Trainer s |" in body and "pipeline_root disk MB" in body
+    assert "| epochs run by the Trainer (early stopping may end it sooner) | 1 |" in body, body
     assert "SIMULATED" in body
 
 
