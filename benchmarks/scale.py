@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> str:
             results.append(measure(n, args.epochs, Path(tmp)))
             subprocess.run(["sync"], check=False)
     body = render(results, f"python -m benchmarks.scale --sizes {' '.join(map(str, args.sizes))} "
-                           f"--epochs {args.epochs}")
+                           f"--epochs {args.epochs}" + ("" if args.title == TITLE else f' --title "{args.title}"'))
     return publish(args.title, body, write=not args.no_write)
 
 
