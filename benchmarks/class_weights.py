@@ -25,12 +25,11 @@ import numpy as np  # noqa: E402
 
 import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
 from benchmarks.common import header, invoked, publish  # noqa: E402
-from benchmarks.quality import DR14  # noqa: E402
+from benchmarks.quality import DR14, scores  # noqa: E402
 from ingest import contract as c  # noqa: E402
 from ingest import records  # noqa: E402
 
 TITLE = "Class weights, chosen on the eval splits"
-QSO = c.CLASS_NAMES.index("QSO")
 RULES = ("balanced", "sqrt of balanced (Trainer)", "none")
 STUDIES = {
     "pairs": "real pairs (REAL photometry + REAL cutouts), fusion, frozen real-pixel encoder",
@@ -67,16 +66,9 @@ def fit_and_score(split: dict, kind: str, rule: str, seed: int, encoder_dir: str
               callbacks=[tf.keras.callbacks.EarlyStopping(monitor="val_loss", patience=configs.PATIENCE,
                                                           restore_best_weights=True)])
     pred = model.predict(val, verbose=0).argmax(axis=1)
-    out = {"accuracy": float((pred == yv).mean())}
-    f1 = []
-    for k in range(len(c.CLASS_NAMES)):
-        tp = float(((pred == k) & (yv == k)).sum())
-        prec, rec = tp / max((pred == k).sum(), 1), tp / max((yv == k).sum(), 1)
-        f1.append(0.0 if prec + rec == 0 else 2 * prec * rec / (prec + rec))
-        if k == QSO:
-            out["QSO precision"], out["QSO recall"] = prec, rec
-    out["macro-F1"] = float(np.mean(f1))
-    return out
+    got = scores([c.CLASS_NAMES[k] for k in yv], [c.CLASS_NAMES[k] for k in pred])
+    return {"accuracy": got["accuracy"], "macro-F1": got["macro_f1"], "QSO precision": got["QSO P"],
+            "QSO recall": got["QSO R"]}
 
 
 def load(study: str, pairs: str, dr14_csv: str, work: Path, limit: int | None) -> dict[str, list[records.SkyObject]]:
@@ -104,10 +96,9 @@ def main(argv: list[str] | None = None) -> str:
     if "pairs" in args.studies:
         if not args.image_encoder:
             p.error("the pairs study needs --image-encoder (make encoder)")
-        from evaluation.predictions import latest_version
+        from pipeline.assemble import resolve_encoder
 
-        enc = Path(args.image_encoder)
-        encoder = str(enc) if (enc / "saved_model.pb").exists() else latest_version(str(enc))
+        encoder = resolve_encoder(args.image_encoder)
     rows = []
     for study in args.studies:
         with tempfile.TemporaryDirectory(prefix="bench-weights-") as tmp:
