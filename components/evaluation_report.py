@@ -17,7 +17,7 @@ from tfx.utils import path_utils
 
 from components.drift import DataDriftArtifact, headline
 from components.drift import load as load_drift
-from evaluation import html_report
+from evaluation import html_report, model_info
 from ingest import contract as c
 from ingest.provenance import describe
 
@@ -54,7 +54,9 @@ def EvaluationReport(
     ev, pred = inputs.evaluation, inputs.predictions
     summary = {"blessed": ev.blessed, "failures": ev.failures, "accuracy": ev.candidate.accuracy,
                "macro_f1": ev.candidate.macro_f1, "ece": inputs.ece, "per_class": ev.candidate.per_class,
-               "n": ev.candidate.n, "misclassified": sum(a != p for a, p in zip(pred.actual, pred.predicted))}
+               "n": ev.candidate.n, "misclassified": sum(a != p for a, p in zip(pred.actual, pred.predicted)),
+               "inputs": model_info.inputs_of(inputs.model_info),
+               "calibration": (inputs.model_info or {}).get("calibration")}
     with tf.io.gfile.GFile(os.path.join(report.uri, SUMMARY_FILE), "w") as fh:
         json.dump(summary, fh, indent=2)
     report.set_int_custom_property("blessed", int(bool(ev.blessed)))

@@ -21,11 +21,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from evaluation import text  # noqa: E402
+from evaluation import model_info, text  # noqa: E402
 from evaluation.predictions import Predictions  # noqa: E402
 from evaluation.results import Evaluation  # noqa: E402
 from ingest import contract as c  # noqa: E402
-from trainer.features import BINS, R_BIN, REDSHIFT_BIN, bin_labels  # noqa: E402
+from trainer import calibration  # noqa: E402
+from trainer.features import BINS, NO_REDSHIFT_BIN, R_BIN, REDSHIFT_BIN, bin_labels  # noqa: E402
 
 MAX_CUTOUTS = 36
 
@@ -40,6 +41,7 @@ class ReportInputs:
     ece: float | None = None
     drift_headline: str | None = None  # components/drift.py: this run's data against the blessed model's
     drift_rows: list[list[str]] | None = None
+    model_info: dict | None = None  # evaluation/model_info.py: inputs and calibration as the Trainer recorded them
 
 
 def _png(fig) -> str:
@@ -76,6 +78,37 @@ def per_class_png(ev: Evaluation) -> str:
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3, frameon=False)
     ax.set_title("per-class metrics (argmax)")
     return _png(fig)
+
+
+def reliability_png(probs: np.ndarray, actual: list[int]) -> str:
+    """Per class, one against the rest: mean predicted probability against the observed share, per bin."""
+    fig, axes = plt.subplots(1, len(c.CLASS_NAMES), figsize=(3.0 * len(c.CLASS_NAMES), 3.1), squeeze=False)
+    for k, (ax, name) in enumerate(zip(axes[0], c.CLASS_NAMES)):
+        rows = calibration.reliability(probs, actual, k)
+        ax.plot([0, 1], [0, 1], ":", color="grey")
+        ax.plot([r[0] for r in rows], [r[1] for r in rows], "o-")
+        for mean, share, n in rows:
+            ax.annotate(str(n), (mean, share), fontsize=6, xytext=(2, -8), textcoords="offset points")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel(f"predicted P({name})")
+        ax.set_title(f"{name}: ECE {calibration.class_ece(probs, actual, k):.3f}", fontsize=9)
+    axes[0][0].set_ylabel("observed share of the class")
+    fig.suptitle("reliability, eval split (numbers: objects per bin)", fontsize=9)
+    return _png(fig)
+
+
+def calibration_rows(probs: np.ndarray, actual: list[int]) -> list[list[str]]:
+    """Per class and threshold: objects at or above it, their share, precision (purity) and completeness."""
+    rows = []
+    for k, name in enumerate(c.CLASS_NAMES):
+        for r in calibration.threshold_rows(probs, actual, k):
+            rows.append([name, f"P >= {r['threshold']:g}", str(r["n"]), f"{r['share']:.3f}",
+                         text.fmt(r["precision"], 4), text.fmt(r["completeness"], 4)])
+    return rows
+
+
+CALIBRATION_HEADER = ["class", "threshold", "n", "share of all", "precision", "completeness"]
 
 
 def read_history(path: str) -> dict[str, list[float]]:
@@ -134,6 +167,7 @@ def render(inputs: ReportInputs) -> str:
         "<h1>SDSS sky-object classifier: evaluation</h1>",
         f"<p class='note'>{html.escape(inputs.provenance)}</p>",
         f"<p class='verdict {status.replace(' ', '-')}'>{html.escape(status.upper())}</p>",
+        f"<p><b>{html.escape(model_info.describe(inputs.model_info))}</b></p>",
     ]
     if ev.failures:
         parts.append("<ul>" + "".join(f"<li>{html.escape(f)}</li>" for f in ev.failures) + "</ul>")
@@ -144,15 +178,13 @@ def render(inputs: ReportInputs) -> str:
     parts += ["<h2>Per class (candidate, eval split, argmax decisions)</h2>",
               _table(["class", *text.COLUMNS], text.per_class_rows(ev.candidate)),
               f"<p>{html.escape(text.overall_line(ev.candidate))}</p>"]
-    if inputs.ece is not None:
-        parts.append(f"<p>Expected calibration error (top label, 10 bins): {inputs.ece:.4f}</p>")
     comparison = text.comparison_rows(ev)
     parts.append("<h2>Candidate vs baseline</h2>")
     parts.append(_table(["metric", "candidate", "baseline", "diff"], comparison) if comparison
                  else "<p>No baseline: no older blessed model.</p>")
     for feature, title in ((R_BIN, "By r magnitude"), (REDSHIFT_BIN, "By redshift")):
         key, edges = BINS[feature]
-        rows = text.binned_rows(ev.candidate, feature, bin_labels(key, edges))
+        rows = text.binned_rows(ev.candidate, feature, [*bin_labels(key, edges), NO_REDSHIFT_BIN])
         if rows:
             parts += [f"<h2>{title} (eval split; recall per class in each bin)</h2>", _table(text.BINNED_HEADER, rows)]
     if ev.candidate.confusion is not None:
@@ -160,6 +192,16 @@ def render(inputs: ReportInputs) -> str:
                   _table(["", *(f"pred {n}" for n in c.CLASS_NAMES)], text.confusion_rows(ev.candidate)),
                   f"<img alt='confusion matrix' src='{confusion_png(ev.candidate.confusion)}'>"]
     parts.append(f"<img alt='per-class metrics' src='{per_class_png(ev)}'>")
+    pred = inputs.predictions
+    if pred is not None and len(pred.objects):
+        actual = [c.CLASS_NAMES.index(a) for a in pred.actual]
+        parts += ["<h2>Calibration (eval split, the served probabilities)</h2>",
+                  f"<p>{html.escape(model_info.describe_calibration(inputs.model_info))}. Expected calibration "
+                  f"error (top label, {calibration.ECE_BINS} bins): {inputs.ece:.4f}.</p>",
+                  f"<img alt='reliability diagrams' src='{reliability_png(pred.probabilities, actual)}'>",
+                  "<p>A catalogue keeps objects whose probability clears a threshold: how many do, and how many of "
+                  "those are right.</p>",
+                  _table(CALIBRATION_HEADER, calibration_rows(pred.probabilities, actual))]
     if inputs.history_csv and _exists(inputs.history_csv):
         parts += ["<h2>Training curves</h2>",
                   f"<img alt='training curves' src='{curves_png(read_history(inputs.history_csv))}'>"]
@@ -193,6 +235,6 @@ def from_artifacts(evaluation_uri: str, model_dir: str, history_csv: str, exampl
     from evaluation import predictions, results
 
     pred = predictions.predict_records(model_dir, examples_pattern)
-    ece = predictions.expected_calibration_error(pred.probabilities, [c.CLASS_NAMES.index(a) for a in pred.actual])
+    ece = calibration.expected_calibration_error(pred.probabilities, [c.CLASS_NAMES.index(a) for a in pred.actual])
     return ReportInputs(evaluation=results.load(evaluation_uri), model_uri=model_dir, provenance=provenance,
-                        history_csv=history_csv, predictions=pred, ece=ece)
+                        history_csv=history_csv, predictions=pred, ece=ece, model_info=model_info.load(model_dir))

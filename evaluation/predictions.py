@@ -93,17 +93,3 @@ def predict_records(model_dir: str, pattern: str) -> Predictions:
     serialized = read_examples(pattern)
     model = tf.saved_model.load(model_dir)
     return Predictions([from_example(s) for s in serialized], predict_examples(model, serialized))
-
-
-def expected_calibration_error(probabilities: np.ndarray, actual_ids: Iterable[int], bins: int = 10) -> float:
-    """Top-label ECE: |confidence - accuracy| per confidence bin, weighted by the bin's share of examples."""
-    probs = np.asarray(probabilities)
-    actual = np.asarray(list(actual_ids))
-    if len(actual) == 0:
-        return float("nan")
-    confidence = probs.max(axis=1)
-    correct = probs.argmax(axis=1) == actual
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
-    return float(sum(abs(confidence[which == b].mean() - correct[which == b].mean()) * (which == b).mean()
-                     for b in range(bins) if (which == b).any()))

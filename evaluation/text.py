@@ -11,7 +11,7 @@ from trainer.features import BINS, bin_labels
 COLUMNS = ("precision", "recall", "f1", "auc", "support")
 
 
-def _fmt(value: float | None, digits: int = 4) -> str:
+def fmt(value: float | None, digits: int = 4) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     return f"{value:.{digits}f}"
@@ -21,12 +21,12 @@ def per_class_rows(m: ModelMetrics) -> list[list[str]]:
     rows = []
     for name in c.CLASS_NAMES:
         stats = m.per_class.get(name, {})
-        rows.append([name, *(_fmt(stats.get(k)) for k in COLUMNS[:-1]), str(int(stats.get("support", 0)))])
+        rows.append([name, *(fmt(stats.get(k)) for k in COLUMNS[:-1]), str(int(stats.get("support", 0)))])
     return rows
 
 
 def overall_line(m: ModelMetrics) -> str:
-    return f"accuracy {_fmt(m.accuracy)}, macro-F1 {_fmt(m.macro_f1)}, n={m.n}"
+    return f"accuracy {fmt(m.accuracy)}, macro-F1 {fmt(m.macro_f1)}, n={m.n}"
 
 
 def comparison_rows(ev: Evaluation) -> list[list[str]]:
@@ -39,7 +39,7 @@ def comparison_rows(ev: Evaluation) -> list[list[str]]:
         for k in ("recall", "precision"):
             pairs.append((f"{name} {k}", cand.per_class.get(name, {}).get(k, math.nan),
                           base.per_class.get(name, {}).get(k, math.nan)))
-    return [[label, _fmt(a), _fmt(b), f"{a - b:+.4f}" if not (math.isnan(a) or math.isnan(b)) else "-"]
+    return [[label, fmt(a), fmt(b), f"{a - b:+.4f}" if not (math.isnan(a) or math.isnan(b)) else "-"]
             for label, a, b in pairs]
 
 
@@ -92,8 +92,8 @@ def binned_rows(m: ModelMetrics, feature: str, labels: list[str]) -> list[list[s
         if not cell or "all" not in cell:
             continue
         acc, n = cell["all"]
-        per_class = [f"{_fmt(cell[k][0], 3)} ({cell[k][1]})" if k in cell else "-" for k in c.CLASS_NAMES]
-        rows.append([label, str(n), _fmt(acc), *per_class])
+        per_class = [f"{fmt(cell[k][0], 3)} ({cell[k][1]})" if k in cell else "-" for k in c.CLASS_NAMES]
+        rows.append([label, str(n), fmt(acc), *per_class])
     return rows
 
 

@@ -51,13 +51,14 @@ def _near(column: str, aliases: Sequence[str]) -> bool:
     return bool(difflib.get_close_matches(column, aliases, n=1, cutoff=0.6) or tokens & set(aliases))
 
 
-def resolve(header: list[str], required: Sequence[str], where: str) -> Header:
-    """Maps the header onto contract names; a missing name is an error listing what is accepted and near misses."""
+def resolve(header: list[str], required: Sequence[str], where: str, optional: Sequence[str] = ()) -> Header:
+    """Maps the header onto contract names; a missing required name is an error listing what is accepted and near
+    misses; an `optional` one is mapped when present."""
     keys = [h.strip().lower() for h in header]
     # SpecPhotoAll writes modelMag_u..z and the redshift as `z`; with plain u..z columns `z` is the z band.
     model_mags = all(f"modelmag_{b}" in keys for b in c.BANDS)
     mapping: dict[str, str] = {}
-    for name in required:
+    for name in (*required, *optional):
         aliases = ALIASES.get(name, (name,))
         if model_mags and name in c.BANDS:
             aliases = (f"modelmag_{name}",)
@@ -79,7 +80,8 @@ def resolve(header: list[str], required: Sequence[str], where: str) -> Header:
     return Header(header, mapping)
 
 
-def read_rows(csv_path: Path, required: Sequence[str]) -> tuple[Header, list[tuple[int, dict[str, str]]]]:
+def read_rows(csv_path: Path, required: Sequence[str], optional: Sequence[str] = ()
+              ) -> tuple[Header, list[tuple[int, dict[str, str]]]]:
     """(header, [(file line number, row keyed by contract name, other columns by lower-case name)]).
 
     Skips SkyServer's '#Table1' comment lines and blank lines; the BOM is dropped.
@@ -103,7 +105,7 @@ def read_rows(csv_path: Path, required: Sequence[str]) -> tuple[Header, list[tup
     except csv.Error as e:
         raise ValueError(f"{csv_path} line {lines[len(parsed)][0]}: not readable as CSV ({e})") from None
     header = parsed[0]
-    resolved = resolve(header, required, f"{csv_path} line {lines[0][0]}")
+    resolved = resolve(header, required, f"{csv_path} line {lines[0][0]}", optional)
     keys = [h.strip().lower() for h in header]
     rename = {src: name for name, src in resolved.mapping.items()}
     # A column read under a contract name must not be shadowed by another column of that name (SpecPhotoAll's z).

@@ -19,6 +19,13 @@ LABEL = "class"
 TABULAR_FEATURES: tuple[str, ...] = (*BANDS, REDSHIFT)
 FLOAT_FEATURES: tuple[str, ...] = (RA, DEC, *TABULAR_FEATURES)
 
+# Which measurements a model reads. The spectroscopic redshift comes from the same spectrum that gives the class,
+# so a model that reads it can only classify objects whose class is already known; a photometric model reads the
+# magnitudes (and the cutout) alone, for the objects that have no spectrum. Its records may lack the redshift.
+SPECTROSCOPIC = "spectroscopic"
+PHOTOMETRIC = "photometric"
+INPUTS: dict[str, tuple[str, ...]] = {SPECTROSCOPIC: TABULAR_FEATURES, PHOTOMETRIC: BANDS}
+
 # Fixed label ids: GALAXY=0, STAR=1, QSO=2, whatever the data's frequencies.
 CLASS_NAMES: tuple[str, ...] = ("GALAXY", "STAR", "QSO")
 
@@ -55,7 +62,10 @@ TRANSFORM_FEATURES = "transform_features"  # the Transform graph, for TFMA
 PROBABILITIES = "probabilities"
 CLASS_ID = "class_id"
 CLASS_NAME = "class_name"
-OUTSIDE_TRAINING_RANGE = "outside_training_range"  # one flag per TABULAR_FEATURES entry
+OUTSIDE_TRAINING_RANGE = "outside_training_range"  # one flag per tabular input (INPUTS[inputs] order)
+# What a pushed SavedModel reads and how its probabilities were calibrated (JSON, written by the Trainer beside
+# the SavedModel, in the folder TF Serving leaves to extras): clients and the catalogue job read it.
+MODEL_INFO_FILE = "assets.extra/model_info.json"
 
 # Files and folders inside TFX artifacts that several components read.
 HISTORY_FILE = "history.csv"  # the Trainer's per-epoch metrics, in its model_run artifact

@@ -7,6 +7,7 @@ same objects (in any order, with any extra rows) puts each one in the same split
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,9 +32,10 @@ class SkyObject:
 
 
 def to_example(obj: SkyObject) -> tf.train.Example:
-    """An image-only object (no magnitudes: a labelled cutout) carries objid, image and class alone."""
+    """An image-only object (no magnitudes: a labelled cutout) carries objid, image and class alone; one without a
+    spectrum (redshift NaN) carries no redshift."""
     floats = {c.RA: obj.ra, c.DEC: obj.dec, c.REDSHIFT: obj.redshift, **obj.mags}
-    names = c.FLOAT_FEATURES if obj.mags else ()
+    names = [n for n in c.FLOAT_FEATURES if not (n == c.REDSHIFT and math.isnan(obj.redshift))] if obj.mags else ()
     feature = {name: tf.train.Feature(float_list=tf.train.FloatList(value=[floats[name]])) for name in names}
     feature[c.OBJID] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[obj.objid.encode()]))
     feature[c.IMAGE] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[obj.image_jpeg]))
@@ -55,7 +57,7 @@ def from_example(serialized: bytes) -> SkyObject:
         mags={b: flt(b) for b in c.BANDS if b in f},
         redshift=flt(c.REDSHIFT),
         image_jpeg=f[c.IMAGE].bytes_list.value[0],
-        label=f[c.LABEL].bytes_list.value[0].decode(),
+        label=f[c.LABEL].bytes_list.value[0].decode() if c.LABEL in f else "",  # a catalogue's: unlabelled
     )
 
 

@@ -38,7 +38,9 @@ from ingest.keys import Row, assign_keys, object_key
 from ingest.provenance import IMPORT_SUMMARY
 from ingest.staging import check_target, staged
 
-REQUIRED = (c.OBJID, c.RA, c.DEC, *c.BANDS, c.LABEL, c.REDSHIFT)
+REQUIRED = (c.OBJID, c.RA, c.DEC, *c.BANDS, c.LABEL)
+# A photometric catalogue has no spectroscopic redshift: without the column, records carry none (--inputs photometric).
+OPTIONAL = (c.REDSHIFT,)
 SENTINELS = (-9999.0, 99.0, -99.0, 9999.0)
 IMAGE_EXTS = (".jpg", ".jpeg", ".png")
 REJECTS_FILE = "rejects.csv"
@@ -100,16 +102,17 @@ def load_cutout(path: Path, scale_arcsec: float = SKYSERVER_SCALE_ARCSEC) -> byt
         raise RowRejected(e.reason, c.IMAGE, e.detail) from None
 
 
-def parse_features(row: dict[str, str]) -> tuple[dict[str, float], float]:
-    """The model's tabular inputs (magnitudes, redshift), validated as on import; raises RowRejected."""
+def parse_features(row: dict[str, str], redshift: bool = True) -> tuple[dict[str, float], float]:
+    """The model's tabular inputs (magnitudes, and the redshift unless `redshift` is False: then NaN, as for an
+    object without a spectrum), validated as on import; raises RowRejected."""
     mags = {b: _float(row, b, *c.MAG_RANGE, "bad_magnitude") for b in c.BANDS}
-    return mags, _float(row, c.REDSHIFT, *c.REDSHIFT_RANGE, "bad_redshift")
+    return mags, _float(row, c.REDSHIFT, *c.REDSHIFT_RANGE, "bad_redshift") if redshift else float("nan")
 
 
-def parse_row(row: dict[str, str]) -> tuple[float, float, dict[str, float], float, str]:
+def parse_row(row: dict[str, str], redshift: bool = True) -> tuple[float, float, dict[str, float], float, str]:
     ra = _float(row, c.RA, *c.RA_RANGE, "bad_coordinates")
     dec = _float(row, c.DEC, *c.DEC_RANGE, "bad_coordinates")
-    mags, z = parse_features(row)
+    mags, z = parse_features(row, redshift)
     label = (row.get(c.LABEL) or "").strip().upper()
     if label not in c.CLASS_NAMES:
         raise RowRejected("unknown_class", c.LABEL, f"{row.get(c.LABEL)!r} is not one of {list(c.CLASS_NAMES)}")
@@ -132,12 +135,16 @@ def import_export(csv_path: str, images_dir: str | None, out_dir: str, simulate_
     csv_p, out = Path(csv_path), Path(out_dir)
     check_target(out, overwrite)
     img_dir = Path(images_dir) if images_dir else None
-    header, rows = read_rows(csv_p, REQUIRED)
+    header, rows = read_rows(csv_p, REQUIRED, OPTIONAL)
+    with_redshift = c.REDSHIFT in header.mapping
+    if not with_redshift and simulate_missing_images:
+        raise ValueError(f"{csv_p}: no redshift column, and simulated cutouts need one (a galaxy's size depends on "
+                         "it); give real cutouts with --images")
     rejects: Rejects = []
     parsed: dict[int, tuple[float, float, dict[str, float], float, str]] = {}
     for k, (line, row) in enumerate(rows):
         try:
-            parsed[k] = parse_row(row)
+            parsed[k] = parse_row(row, with_redshift)
         except RowRejected as r:
             _reject(rejects, csv_p.name, line, row, r)
     order = sorted(parsed)
@@ -172,7 +179,8 @@ def import_export(csv_path: str, images_dir: str | None, out_dir: str, simulate_
         for k, jpeg in zip(missing, jpegs):
             accepted[k] = (*accepted[k][:6], jpeg)
 
-    notes = []
+    notes = [] if with_redshift else ["no redshift column: the records carry no redshift; train on them with "
+                                      "`run_local.py --inputs photometric`"]
     if keys.inexact:
         n_rows = sum(keys.inexact.values())
         notes.append(f"{n_rows} objects share {len(keys.inexact)} objids at different positions (ids rounded "

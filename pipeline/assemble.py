@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ingest import contract as c
 from ingest.provenance import is_image_only
 from pipeline import configs
 
@@ -27,6 +28,7 @@ class RunConfig:
     serving_dir: str = str(configs.SERVING_DIR)
     schema_file: str | None = None  # None: by the data (settle())
     model: str = configs.MODEL_KIND
+    inputs: str = configs.INPUTS
     epochs: int | None = None
     seed: int = configs.TRAIN_SEED
     image_encoder: str | None = None
@@ -54,8 +56,11 @@ def settle(cfg: RunConfig) -> RunConfig:
     Remote records (gs://) are not opened while the pipeline is assembled, where a compiling machine may have no
     access to them: there `--model image` says the records are image-only."""
     image_only = cfg.model == "image" if "://" in cfg.data_dir else is_image_only(cfg.data_dir)
+    if cfg.inputs not in c.INPUTS:
+        raise ValueError(f"inputs must be one of {list(c.INPUTS)}, got {cfg.inputs!r}")
     if cfg.schema_file is None:
-        cfg.schema_file = str(configs.IMAGE_SCHEMA_FILE if image_only else configs.SCHEMA_FILE)
+        cfg.schema_file = str(configs.IMAGE_SCHEMA_FILE if image_only else configs.PHOTOMETRIC_SCHEMA_FILE
+                              if cfg.inputs == c.PHOTOMETRIC else configs.SCHEMA_FILE)
     defaults = ((configs.ENCODER_EPOCHS, configs.ENCODER_ACCURACY_FLOOR, configs.ENCODER_CLASS_RECALL_FLOOR,
                  configs.ENCODER_MODEL_NAME) if image_only else
                 (configs.EPOCHS, configs.ACCURACY_FLOOR, configs.CLASS_RECALL_FLOOR, configs.MODEL_NAME))
@@ -105,7 +110,8 @@ def assemble(cfg: RunConfig, *, beam_pipeline_args: list[str], metadata_connecti
             accuracy_floor=cfg.accuracy_floor, class_recall_floor=cfg.class_recall_floor,
             max_accuracy_drop=cfg.max_accuracy_drop, max_qso_recall_drop=cfg.max_qso_recall_drop),
             code_sha256=hashes["evaluate"]),
-        train_config={"model_kind": cfg.model, "epochs": cfg.epochs, "patience": configs.PATIENCE,
+        inputs=cfg.inputs,
+        train_config={"model_kind": cfg.model, "inputs": cfg.inputs, "epochs": cfg.epochs, "patience": configs.PATIENCE,
                       "learning_rate": configs.LEARNING_RATE, "seed": cfg.seed,
                       "encoder_trainable": bool(cfg.fine_tune_encoder)},
         decode_images_in_transform=cfg.decode_images_in_transform,

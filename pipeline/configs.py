@@ -23,6 +23,7 @@ SERVING_DIR = OUTPUT_DIR / "serving"
 LOG_FILE = OUTPUT_DIR / "logs" / "run_local.log"
 SCHEMA_FILE = REPO_ROOT / "schema" / "schema.pbtxt"
 IMAGE_SCHEMA_FILE = REPO_ROOT / "schema" / "image_schema.pbtxt"  # image-only records (`python -m ingest cutouts`)
+PHOTOMETRIC_SCHEMA_FILE = REPO_ROOT / "schema" / "photometric_schema.pbtxt"  # --inputs photometric: redshift optional
 # Code that shapes each component's output (folders mean their *.py); its hash is part of that component's
 # cache key (pipeline/fingerprint.py), so an edit re-runs the component instead of reusing a stale output.
 _CONTRACT = REPO_ROOT / "ingest" / "contract.py"
@@ -41,6 +42,7 @@ SIM_SEED = 0
 
 # Training.
 MODEL_KIND = "fusion"
+INPUTS = c.SPECTROSCOPIC  # or c.PHOTOMETRIC: no redshift, for objects without a spectrum (ingest/contract.py)
 EPOCHS = 15
 PATIENCE = 4
 LEARNING_RATE = 1e-3

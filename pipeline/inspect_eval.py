@@ -64,16 +64,20 @@ def main(argv: list[str] | None = None) -> int:
     except LookupError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    from tfx.utils import path_utils
+
+    from evaluation import model_info
+
     evaluation = md.artifacts(store, evaluator.execution.id, "evaluation")[0]
-    print(f"run {run.name}: evaluation {evaluation.uri} ({evaluator.state.lower()})\n")
+    inputs = md.artifacts(store, evaluator.execution.id, "model", md.INPUT)
+    info = model_info.load(path_utils.serving_model_path(inputs[0].uri)) if inputs else None
+    print(f"run {run.name}: evaluation {evaluation.uri} ({evaluator.state.lower()})")
+    print(f"{model_info.describe(info)}\n{model_info.describe_calibration(info)}\n")
     print(text.render(results.load(evaluation.uri)))
     if args.html:
-        from tfx.utils import path_utils
-
         from evaluation import html_report
         from ingest.provenance import describe
 
-        inputs = md.artifacts(store, evaluator.execution.id, "model", md.INPUT)
         examples = md.artifacts(store, evaluator.execution.id, "examples", md.INPUT)
         trainer = md.producer(store, inputs[0].id)
         model_run = md.artifacts(store, trainer.id, "model_run")

@@ -44,6 +44,7 @@ def create_pipeline(
     eval_config: tfma.EvalConfig,
     train_config: dict[str, Any],
     decode_images_in_transform: bool,
+    inputs: str,
     metadata_connection_config: Any | None,
     beam_pipeline_args: list[str],
     enable_cache: bool = True,
@@ -99,12 +100,14 @@ def create_pipeline(
         thresholds_json=json.dumps(dict(drift_thresholds or {}), sort_keys=True), mode=drift_mode,
         code_sha256=code_sha256["drift"])
 
-    # Scales photometry, adds colours, maps labels to fixed ids; the graph is reused at serving.
+    # Scales photometry (and the redshift, unless `inputs` is photometric), adds colours, maps labels to fixed ids;
+    # the graph is reused at serving.
     transform = Transform(
         examples=example_gen.outputs["examples"],
         schema=schema_importer.outputs["schema"],
         preprocessing_fn="trainer.transform.preprocessing_fn",
-        custom_config={"decode_images": decode_images_in_transform, "code_sha256": code_sha256["train"]},
+        custom_config={"decode_images": decode_images_in_transform, "inputs": inputs,
+                       "code_sha256": code_sha256["train"]},
         # Pre-transform statistics would repeat StatisticsGen's; nothing reads the post-transform ones.
         disable_statistics=True)
     transform.add_upstream_node(anomalies_gate)

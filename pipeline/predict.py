@@ -3,8 +3,8 @@
     sdss-predict --csv rows.csv --images cutouts/ [--out predictions.csv]
     sdss-predict --u 19.2 --g 18.9 --r 18.7 --i 18.6 --z 18.5 --redshift 1.3 --image obj.jpg
 
-The CSV takes SkyServer's column names (u g r i z redshift, optional objid,
-ra, dec, class); cutouts are found as <objid>, J<ra><dec> (the import key)
+The CSV takes SkyServer's column names (u g r i z, redshift unless the model
+is photometric, optional objid, ra, dec, class); cutouts are found as <objid>, J<ra><dec> (the import key)
 or row<N>, with .jpg/.jpeg/.png. A bad row gets its own error naming the line
 and field; the other rows are still predicted. Exit status 0 when every row
 was predicted, 3 when some rows failed, 2 on a usage error.
@@ -16,6 +16,7 @@ import argparse
 import csv
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,11 +37,14 @@ FEATURES = (*c.BANDS, c.REDSHIFT)
 class Row:
     line: int  # file line (CSV) or 0 (values given on the command line)
     key: str
+    ra: float = float("nan")
+    dec: float = float("nan")
     mags: dict[str, float] | None = None
     redshift: float | None = None
     image_jpeg: bytes | None = None
     label: str = ""
     error: str = ""
+    reason: str = ""  # the reject reason (ingest's names) when `error` is set
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -66,13 +70,21 @@ def _row_key(row: dict[str, str], data_row: int) -> str:
         return objid or f"row{data_row}"
 
 
-def load_csv(csv_path: Path, images: Path | None, cutout_scale: float = SKYSERVER_SCALE_ARCSEC) -> list[Row]:
-    _, raw_rows = read_rows(csv_path, required=FEATURES)
-    rows = []
+def load_csv(csv_path: Path, images: Path | None, cutout_scale: float = SKYSERVER_SCALE_ARCSEC,
+             features: tuple[str, ...] = FEATURES) -> list[Row]:
+    """`features`: the tabular inputs the model takes (model_features): a photometric model needs no redshift."""
+    return list(iter_csv(csv_path, images, cutout_scale, features))
+
+
+def iter_csv(csv_path: Path, images: Path | None, cutout_scale: float = SKYSERVER_SCALE_ARCSEC,
+             features: tuple[str, ...] = FEATURES) -> Iterator[Row]:
+    """Rows one at a time, cutout loaded, or with `error` set: this CLI and the catalogue job parse alike."""
+    _, raw_rows = read_rows(csv_path, required=features)
     for data_row, (line, raw) in enumerate(raw_rows, start=1):
         row = Row(line=line, key=_row_key(raw, data_row), label=(raw.get(c.LABEL) or "").strip().upper())
         try:
-            row.mags, row.redshift = sky.parse_features(raw)
+            row.ra, row.dec = (_coordinate(raw, c.RA), _coordinate(raw, c.DEC))
+            row.mags, row.redshift = sky.parse_features(raw, redshift=c.REDSHIFT in features)
             objid = (raw.get(c.OBJID) or "").strip()
             path = (objid and sky.find_image(images, objid, data_row)) or sky.find_image(images, row.key, data_row)
             if path is None:
@@ -80,20 +92,29 @@ def load_csv(csv_path: Path, images: Path | None, cutout_scale: float = SKYSERVE
             row.image_jpeg = sky.load_cutout(path, cutout_scale)
         except sky.RowRejected as r:
             row.error = f"{csv_path.name} line {line}, field '{r.field}': {r.reason}: {r.detail}"
-        rows.append(row)
-    return rows
+            row.reason = r.reason
+        yield row
 
 
-def load_single(args: argparse.Namespace) -> list[Row]:
+def _coordinate(raw: dict[str, str], name: str) -> float:
+    """ra/dec where the CSV has them (they only travel to the output), else NaN; never a reason to refuse a row."""
+    try:
+        return float(raw.get(name) or "nan")
+    except ValueError:
+        return float("nan")
+
+
+def load_single(args: argparse.Namespace, features: tuple[str, ...] = FEATURES) -> list[Row]:
     values = {name: getattr(args, name) or "" for name in FEATURES}
     row = Row(line=0, key=Path(args.image).stem if args.image else "object")
     try:
-        row.mags, row.redshift = sky.parse_features(values)
+        row.mags, row.redshift = sky.parse_features(values, redshift=c.REDSHIFT in features)
         if not args.image or not Path(args.image).is_file():
             raise sky.RowRejected("no_image", c.IMAGE, f"image file not found: {args.image}")
         row.image_jpeg = sky.load_cutout(Path(args.image), args.cutout_scale)
     except sky.RowRejected as r:
         row.error = f"command line, field '{r.field}': {r.reason}: {r.detail}"
+        row.reason = r.reason
     return [row]
 
 
@@ -117,6 +138,12 @@ def load_model(model_dir: str) -> object:
     return model
 
 
+def model_features(model: object) -> tuple[str, ...]:
+    """The tabular inputs the model's serving_raw signature takes, in contract order."""
+    taken = set(model.signatures[c.SERVING_RAW].structured_input_signature[1])
+    return tuple(k for k in FEATURES if k in taken)
+
+
 def predict(model: object, rows: list[Row]) -> tuple[dict[int, list[float]], dict[int, list[str]]]:
     """Row index -> class probabilities, and row index -> features outside the training ranges (rows without error)."""
     from evaluation.predictions import predict_raw_with_ranges
@@ -126,7 +153,8 @@ def predict(model: object, rows: list[Row]) -> tuple[dict[int, list[float]], dic
     objs = [SkyObject(rows[k].key, 0.0, 0.0, rows[k].mags, rows[k].redshift, rows[k].image_jpeg, "")
             for k in good]
     probs, flags = predict_raw_with_ranges(model, objs) if objs else ([], None)
-    outside = {k: [name for name, bad in zip(c.TABULAR_FEATURES, f) if bad] for k, f in zip(good, flags)
+    features = model_features(model)
+    outside = {k: [name for name, bad in zip(features, f) if bad] for k, f in zip(good, flags)
                } if flags is not None else {}
     return {k: list(map(float, p)) for k, p in zip(good, probs)}, outside
 
@@ -142,13 +170,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         model_dir = args.model_dir or latest_version(os.path.join(args.serving_dir, configs.MODEL_NAME))
         model = load_model(model_dir)
-        rows = (load_csv(Path(args.csv), Path(args.images) if args.images else None, args.cutout_scale) if args.csv
-                else load_single(args))
+        features = model_features(model)
+        rows = (load_csv(Path(args.csv), Path(args.images) if args.images else None, args.cutout_scale, features)
+                if args.csv else load_single(args, features))
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     probs, outside = predict(model, rows)
-    print(f"model: {model_dir}")
+    from evaluation import model_info
+
+    print(f"model: {model_dir}\n{model_info.describe(model_info.load(model_dir))}")
     print(f"{'line':>5}  {'key':<24} {'class':<7} " + " ".join(f"P({n})".rjust(10) for n in c.CLASS_NAMES))
     names = {k: c.CLASS_NAMES[max(range(len(p)), key=p.__getitem__)] for k, p in probs.items()}
     for k, row in enumerate(rows):

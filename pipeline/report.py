@@ -20,6 +20,16 @@ def run_summary(metadata_path: str, pipeline_name: str, wall_s: float, data_note
         found = md.artifacts(store, drift.execution.id, "drift")
         if found:
             lines.append(headline(load_drift(found[0].uri)))
+    trainer = runs.get("Trainer")
+    if trainer:
+        from tfx.utils import path_utils
+
+        from evaluation import model_info
+
+        model = md.artifacts(store, trainer.execution.id, "model")
+        if model:
+            info = model_info.load(path_utils.serving_model_path(model[0].uri))
+            lines += [model_info.describe(info), model_info.describe_calibration(info)]
     evaluator = runs.get("Evaluator")
     if evaluator:
         evaluation = md.artifacts(store, evaluator.execution.id, "evaluation")[0]

@@ -18,8 +18,9 @@ import os
 import sys
 
 import pipeline  # noqa: F401 - the process environment before TensorFlow loads
+from ingest import contract as c
 from pipeline import configs
-from pipeline.assemble import RunConfig, assemble
+from pipeline.assemble import RunConfig, assemble, settle
 from runners import beam
 
 # Where the Dockerfile puts this repository inside the image: the schema is read from there at run time.
@@ -31,8 +32,7 @@ def compile_spec(cfg: RunConfig, image: str, output: str, beam_pipeline_args: li
     """Writes the pipeline-spec JSON to `output` and returns its path."""
     from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner as kfp
 
-    schema_local = cfg.schema_file or str(configs.SCHEMA_FILE)
-    cfg.schema_file = schema_local
+    schema_local = settle(cfg).schema_file  # the schema this model kind and input set take
     in_image = schema_in_image or os.path.join(IMAGE_REPO_ROOT, os.path.relpath(schema_local, configs.REPO_ROOT))
     runner = kfp.KubeflowV2DagRunner(config=kfp.KubeflowV2DagRunnerConfig(default_image=image),
                                      output_dir=os.path.dirname(os.path.abspath(output)),
@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--serving-dir", required=True, help="where blessed models are pushed, e.g. gs://BUCKET/serving")
     p.add_argument("--schema-file", default=None, help="local copy of the schema the image carries (hashed here)")
     p.add_argument("--model", choices=("fusion", "tabular", "image"), default=configs.MODEL_KIND)
+    p.add_argument("--inputs", choices=tuple(c.INPUTS), default=configs.INPUTS,
+                   help="photometric: no redshift (objects without a spectrum); see run_local.py --help")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--image-encoder", default=None, help="gs:// URI of a pushed encoder version")
     p.add_argument("--drift", choices=("warn", "halt"), default=configs.DRIFT_MODE)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 import pipeline  # noqa: F401 - the process environment, before TensorFlow loads
+from ingest import contract as c
 from ingest.provenance import IMPORT_SUMMARY, SIMULATED_MARKER, is_image_only, is_recorded
 from pipeline import configs
 from pipeline.assemble import RunConfig, assemble, settle
@@ -44,6 +45,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=None,
                    help=f"default {configs.EPOCHS}; {configs.ENCODER_EPOCHS} for image-only records (the encoder)")
     p.add_argument("--model", choices=("fusion", "tabular", "image"), default=configs.MODEL_KIND)
+    p.add_argument("--inputs", choices=tuple(c.INPUTS), default=configs.INPUTS,
+                   help="spectroscopic: magnitudes + spectroscopic redshift + cutout (only objects that already have "
+                        "a spectrum, hence a class); photometric: magnitudes + cutout, no redshift, for objects "
+                        "without a spectrum (records may lack the redshift; schema/photometric_schema.pbtxt)")
     p.add_argument("--seed", type=int, default=configs.TRAIN_SEED)
     p.add_argument("--image-encoder", default=None, metavar="SAVED_MODEL",
                    help="start the image branch from this image model: a SavedModel, or a serving folder whose "
@@ -118,7 +123,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     t0 = time.monotonic()
-    print(f"pipeline {configs.PIPELINE_NAME}: data {args.data_dir}, model {args.model}, logs {args.log_file}")
+    inputs = "image" if args.model == "image" else args.inputs
+    print(f"pipeline {configs.PIPELINE_NAME}: data {args.data_dir}, model {args.model}, inputs {inputs}, "
+          f"logs {args.log_file}")
     from pipeline.run_lock import RunInProgress, exclusive_run
 
     try:

@@ -51,3 +51,30 @@ def e2e_run(sim300, tmp_path_factory):
     proc = run_pipeline(sim300, work)
     assert proc.returncode == 0, proc.stdout + proc.stderr + (work / "run.log").read_text()[-5000:]
     return work, proc.stdout
+
+
+@pytest.fixture(scope="session")
+def sim300_no_redshift(sim300, tmp_path_factory) -> Path:
+    """sim300 as objects without a spectrum: the same records, splits and cutouts, and no redshift."""
+    import dataclasses
+
+    from ingest import contract as c
+    from ingest import records
+
+    out = tmp_path_factory.mktemp("sim300_photometric")
+    with records.SplitWriter(out) as w:
+        for split in c.SPLITS:
+            for o in records.read_split(sim300, split):
+                w.write(dataclasses.replace(o, redshift=float("nan")), split=split)
+    return out
+
+
+@pytest.fixture(scope="session")
+def photometric_run(sim300_no_redshift, tmp_path_factory):
+    """(work dir, console output) of one real `--inputs photometric` pipeline run on records without redshift."""
+    from tests.e2e import run_pipeline
+
+    work = tmp_path_factory.mktemp("e2e_photometric")
+    proc = run_pipeline(sim300_no_redshift, work, "--inputs", "photometric")
+    assert proc.returncode == 0, proc.stdout + proc.stderr + (work / "run.log").read_text()[-5000:]
+    return work, proc.stdout

@@ -11,13 +11,14 @@ import pytest
 
 from components.evaluation_report import REPORT_FILE, SUMMARY_FILE
 from evaluation import argmax_metrics, results
-from evaluation.predictions import expected_calibration_error, latest_version
+from evaluation.predictions import latest_version
 from ingest import contract as c
 from ingest import records
 from pipeline import inspect_eval
 from pipeline import metadata as md
 from pipeline.configs import MODEL_NAME, PIPELINE_NAME, REPO_ROOT
 from tests.e2e import versions
+from trainer.calibration import expected_calibration_error
 
 
 def test_per_class_metrics_from_a_confusion_matrix():

@@ -20,12 +20,19 @@ def colour_name(a: str, b: str) -> str:
 # z ~ 0.1 as at z ~ 3. Chosen on the eval split (BENCHMARKS.md "Tabular branch"): tabular accuracy 0.978 -> 0.988.
 REDSHIFT_SOFTENING = 0.01
 
-TABULAR_XF: tuple[str, ...] = tuple(xf(k) for k in (*c.TABULAR_FEATURES, *(colour_name(a, b) for a, b in COLOURS)))
+
+
+def tabular_xf(inputs: str = c.SPECTROSCOPIC) -> tuple[str, ...]:
+    """The MLP's columns for one input set: the scaled measurements, then the four colours."""
+    return tuple(xf(k) for k in (*c.INPUTS[inputs], *(colour_name(a, b) for a, b in COLOURS)))
+
+
+TABULAR_XF: tuple[str, ...] = tabular_xf(c.SPECTROSCOPIC)
 IMAGE_XF = xf(c.IMAGE)
 LABEL_XF = xf(c.LABEL)
 CLASS_COUNTS_VOCAB = "class_counts"
 MODEL_KINDS = ("fusion", "tabular", "image")
-# Per example, one flag per tabular feature (c.TABULAR_FEATURES order): 1 where the value lies outside the
+# Per example, one flag per tabular input (c.INPUTS[inputs] order): 1 where the value lies outside the
 # train split's [min, max] as Transform measured it. Serving returns it, so clients see extrapolation.
 RANGE_FLAGS_XF = c.OUTSIDE_TRAINING_RANGE
 
@@ -37,6 +44,10 @@ BINS: dict[str, tuple[str, tuple[float, ...]]] = {
     R_BIN: (c.BANDS[2], (17.0, 18.0, 19.0, 20.0, 21.0)),  # SDSS spectroscopy reaches r ~ 17.8 (galaxies), ~ 20-21
     REDSHIFT_BIN: (c.REDSHIFT, (0.01, 0.1, 0.5, 1.0, 2.0, 3.0)),  # stars ~ 0; galaxies < 0.5; quasars beyond
 }
+
+
+# A photometric model's records may lack the redshift: their redshift slice says so instead of guessing a bin.
+NO_REDSHIFT_BIN = "no redshift"
 
 
 def bin_labels(feature: str, edges: tuple[float, ...]) -> list[str]:

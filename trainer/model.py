@@ -65,30 +65,32 @@ def _tabular_branch(columns: list[tf.Tensor]) -> tf.Tensor:
 
 
 def build(kind: str = "fusion", learning_rate: float = 1e-3, encoder: keras.Model | None = None,
-          encoder_trainable: bool = False) -> keras.Model:
-    """`encoder` replaces the image branch with a pretrained one, frozen unless `encoder_trainable`."""
+          encoder_trainable: bool = False, inputs: str = c.SPECTROSCOPIC) -> keras.Model:
+    """`encoder` replaces the image branch with a pretrained one, frozen unless `encoder_trainable`; `inputs`
+    (c.INPUTS) says whether the MLP reads the spectroscopic redshift or the magnitudes and colours alone."""
     if kind not in f.MODEL_KINDS:
         raise ValueError(f"model kind must be one of {f.MODEL_KINDS}, got {kind!r}")
     skip_tf_keras()  # before any step is traced
-    inputs: dict[str, tf.Tensor] = {}
+    model_in: dict[str, tf.Tensor] = {}
     branches = []
     if kind in ("fusion", "image"):
-        inputs[f.IMAGE_XF] = keras.Input(shape=IMAGE_SHAPE, name=f.IMAGE_XF)
+        model_in[f.IMAGE_XF] = keras.Input(shape=IMAGE_SHAPE, name=f.IMAGE_XF)
         if encoder is None:
-            branches.append(_image_branch(inputs[f.IMAGE_XF]))
+            branches.append(_image_branch(model_in[f.IMAGE_XF]))
         else:
             encoder.trainable = encoder_trainable
             # A frozen encoder runs in inference mode (no flips); a fine-tuned one follows the training flag.
-            branches.append(encoder(inputs[f.IMAGE_XF], training=None if encoder_trainable else False))
+            branches.append(encoder(model_in[f.IMAGE_XF], training=None if encoder_trainable else False))
     if kind in ("fusion", "tabular"):
-        cols = [keras.Input(shape=(1,), name=k) for k in f.TABULAR_XF]
-        inputs.update({k: t for k, t in zip(f.TABULAR_XF, cols)})
+        names = f.tabular_xf(inputs)
+        cols = [keras.Input(shape=(1,), name=k) for k in names]
+        model_in.update(zip(names, cols))
         branches.append(_tabular_branch(cols))
     x = keras.layers.Concatenate()(branches) if len(branches) > 1 else branches[0]
     x = keras.layers.Dense(64, activation="relu")(x)
     x = keras.layers.Dropout(0.2)(x)
     probs = keras.layers.Dense(len(c.CLASS_NAMES), activation="softmax", name=c.PROBABILITIES)(x)
-    model = keras.Model(inputs=inputs, outputs=probs, name=f"sky_{kind}")
+    model = keras.Model(inputs=model_in, outputs=probs, name=f"sky_{kind}")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(),
                   metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])

@@ -20,6 +20,8 @@ def _predict(model: tf.keras.Model, transformed: dict[str, tf.Tensor]) -> dict[s
     # training=False explicitly: tf_keras's RandomFlip defaults to training=True when no phase is set, so a bare
     # call would flip served images at random.
     probs = model(model_inputs(model, feats), training=False)
+    # Temperature scaling (trainer/calibration.py), 1.0 when the Trainer did not keep it: argmax is unchanged.
+    probs = tf.nn.softmax(tf.math.log(tf.maximum(probs, 1e-12)) / model.temperature, axis=1)
     class_id = tf.argmax(probs, axis=1)
     out = {
         c.PROBABILITIES: probs,
@@ -31,16 +33,23 @@ def _predict(model: tf.keras.Model, transformed: dict[str, tf.Tensor]) -> dict[s
     return out
 
 
-def serving_feature_spec(tf_transform_output: tft.TFTransformOutput) -> dict[str, tf.io.FixedLenFeature]:
-    """What a serving tf.Example must carry: photometry, redshift and the image; no label, no ids."""
+def serving_feature_spec(tf_transform_output: tft.TFTransformOutput, inputs: str = c.SPECTROSCOPIC
+                         ) -> dict[str, tf.io.FixedLenFeature]:
+    """What a serving tf.Example must carry: the model's tabular inputs (no redshift for a photometric model) and
+    the image; no label, no ids."""
     spec = tf_transform_output.raw_feature_spec()
-    return {k: spec[k] for k in (*c.TABULAR_FEATURES, c.IMAGE) if k in spec}
+    return {k: spec[k] for k in (*c.INPUTS[inputs], c.IMAGE) if k in spec}
 
 
-def make(model: tf.keras.Model, tf_transform_output: tft.TFTransformOutput) -> dict[str, Any]:
-    """serving_default (tf.Example), serving_raw (named raw features) and transform_features, as concrete functions."""
+def make(model: tf.keras.Model, tf_transform_output: tft.TFTransformOutput, inputs: str = c.SPECTROSCOPIC,
+         temperature: float = 1.0) -> dict[str, Any]:
+    """serving_default (tf.Example), serving_raw (named raw features) and transform_features, as concrete functions.
+
+    The photometric model's serving signatures take no redshift: the Transform graph computes nothing from it
+    for them, and the features it is not fed are only those it does not need."""
     model.tft_layer = tf_transform_output.transform_features_layer()
-    serving_spec = serving_feature_spec(tf_transform_output)
+    model.temperature = tf.Variable(float(temperature), trainable=False, name="temperature")
+    serving_spec = serving_feature_spec(tf_transform_output, inputs)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
     def serve_examples(serialized):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Sequence
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 from absl import logging
@@ -13,14 +15,14 @@ from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
 from ingest import contract as c
+from trainer import calibration, signatures
 from trainer import features as f
 from trainer import model as model_lib
-from trainer import signatures
 from trainer.image_ops import to_pixels
 from trainer.model import BATCH_SIZE
 
 # The pipeline passes these in custom_config (values in pipeline/configs.py); none has a second default here.
-REQUIRED_CONFIG = ("model_kind", "epochs", "patience", "learning_rate", "seed")
+REQUIRED_CONFIG = ("model_kind", "inputs", "epochs", "patience", "learning_rate", "seed")
 
 
 def input_fn(file_pattern: list[str], data_accessor: tfx.components.DataAccessor,
@@ -73,8 +75,9 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         encoder = model_lib.load_encoder(_saved_model_dir(fn_args.base_model))
         logging.info("image branch from the encoder at %s (trainable=%s)", fn_args.base_model,
                      bool(cfg.get("encoder_trainable")))
+    inputs = cfg["inputs"] if cfg["model_kind"] != "image" else None
     model = model_lib.build(cfg["model_kind"], float(cfg["learning_rate"]), encoder=encoder,
-                            encoder_trainable=bool(cfg.get("encoder_trainable")))
+                            encoder_trainable=bool(cfg.get("encoder_trainable")), inputs=inputs or c.SPECTROSCOPIC)
     train = input_fn(fn_args.train_files, fn_args.data_accessor, tft_out, model.input_names,
                      shuffle=True, seed=int(cfg["seed"]))
     val = input_fn(fn_args.eval_files, fn_args.data_accessor, tft_out, model.input_names)
@@ -90,4 +93,29 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
               callbacks=callbacks, verbose=2)
     if not math.isfinite(model.evaluate(val, verbose=0)[0]):
         raise RuntimeError("validation loss is not finite; refusing to save the model")
-    model.save(fn_args.serving_model_dir, save_format="tf", signatures=signatures.make(model, tft_out))
+    calib = fit_calibration(model, val)
+    logging.info("calibration %s", calib)
+    model.save(fn_args.serving_model_dir, save_format="tf",
+               signatures=signatures.make(model, tft_out, inputs or c.SPECTROSCOPIC, calib["temperature"]))
+    write_model_info(fn_args.serving_model_dir, {
+        "model_kind": cfg["model_kind"], "inputs": inputs,
+        "tabular_inputs": list(c.INPUTS[inputs]) if inputs else [],
+        "serving_raw_inputs": list(signatures.serving_feature_spec(tft_out, inputs or c.SPECTROSCOPIC)),
+        "class_names": list(c.CLASS_NAMES), "temperature": calib["temperature"], "calibration": calib})
+
+
+def fit_calibration(model: tf.keras.Model, val: tf.data.Dataset) -> dict:
+    """Temperature scaling fitted on the eval split, kept only where it lowers held-out ECE (trainer/calibration)."""
+    probs, labels = [], []
+    for features, label in val:
+        probs.append(model(features, training=False).numpy())
+        labels.append(label.numpy().reshape(-1))
+    return calibration.choose(np.concatenate(probs), np.concatenate(labels))
+
+
+def write_model_info(serving_model_dir: str, info: dict) -> None:
+    """c.MODEL_INFO_FILE beside the SavedModel: the Pusher copies it into every served version."""
+    path = os.path.join(serving_model_dir, c.MODEL_INFO_FILE)
+    tf.io.gfile.makedirs(os.path.dirname(path))
+    with tf.io.gfile.GFile(path, "w") as fh:
+        json.dump(info, fh, indent=1)
