@@ -85,6 +85,7 @@ class TimedRun:
     stdout: str
     stderr: str
     phases: dict[str, float] = field(default_factory=dict)  # run_local.py's own phase seconds, where read
+    cpu_s: float = float("nan")  # user + system seconds of the processes it waited for
 
     @property
     def output(self) -> str:
@@ -92,7 +93,8 @@ class TimedRun:
 
 
 _PEAK_WRAPPER = ("import resource, subprocess, sys; rc = subprocess.run(sys.argv[1:]).returncode; "
-                 "print(f'__PEAK_RSS_KB={resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}', file=sys.stderr); "
+                 "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+                 "print(f'__PEAK_RSS_KB={u.ru_maxrss} __CPU_S={u.ru_utime + u.ru_stime}', file=sys.stderr); "
                  "sys.exit(rc)")
 
 
@@ -102,8 +104,9 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> TimedRun:
     proc = subprocess.run([sys.executable, "-c", _PEAK_WRAPPER, *cmd], cwd=REPO, capture_output=True,
                           text=True, env={**os.environ, **pipeline.WORKER_ENV, **(env or {})})
     wall = time.monotonic() - t0
-    m = re.search(r"__PEAK_RSS_KB=(\d+)", proc.stderr)
-    return TimedRun(wall, int(m.group(1)) / 1024 if m else float("nan"), proc.returncode, proc.stdout, proc.stderr)
+    m = re.search(r"__PEAK_RSS_KB=(\d+) __CPU_S=([\d.]+)", proc.stderr)
+    return TimedRun(wall, int(m.group(1)) / 1024 if m else float("nan"), proc.returncode, proc.stdout, proc.stderr,
+                    cpu_s=float(m.group(2)) if m else float("nan"))
 
 
 def run_local_cmd(data_dir: str, work: Path, *extra: str) -> list[str]:

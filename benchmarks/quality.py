@@ -113,19 +113,31 @@ def tabular(objs: list[records.SkyObject]) -> np.ndarray:
     return np.array([[o.mags[b] for b in c.BANDS] + [o.redshift] for o in objs])
 
 
-def classic(split, seed: int) -> dict[str, dict[str, float]]:
-    x, y = tabular(split["train"]), [o.label for o in split["train"]]
+def photometric(objs: list[records.SkyObject]) -> np.ndarray:
+    """What a photometric model reads: u..z and the four colours, no redshift."""
+    mags = np.array([[o.mags[b] for b in c.BANDS] for o in objs])
+    return np.hstack([mags, mags[:, :-1] - mags[:, 1:]])
+
+
+def classic(split, seed: int, features=tabular) -> dict[str, dict[str, float]]:
+    x, y = features(split["train"]), [o.label for o in split["train"]]
     actual = [o.label for o in split["test"]]
     out = {}
     for name, model in (("HistGradientBoosting", HistGradientBoostingClassifier(random_state=seed)),
                         ("RandomForest", RandomForestClassifier(n_estimators=300, n_jobs=-1, random_state=seed))):
-        out[name] = scores(actual, list(model.fit(x, y).predict(tabular(split["test"]))), split["test"])
+        out[name] = scores(actual, list(model.fit(x, y).predict(features(split["test"]))), split["test"])
     return out
 
 
 def network(kind: str, seed: int, epochs: int, work: Path, test: list[records.SkyObject],
             *extra: str) -> dict[str, float]:
     """A pipeline run on <work>/data (flags `extra` added), its Trainer's model scored on `test`."""
+    pred = network_predictions(kind, seed, epochs, work, test, *extra)
+    return scores(pred.actual, pred.predicted, test)
+
+
+def network_predictions(kind: str, seed: int, epochs: int, work: Path, test: list[records.SkyObject], *extra: str):
+    """A pipeline run on <work>/data, and its Trainer's model's Predictions on `test` (serving_default)."""
     from tfx.utils import path_utils
 
     from evaluation.predictions import predict_records
@@ -140,7 +152,7 @@ def network(kind: str, seed: int, epochs: int, work: Path, test: list[records.Sk
     # Scored whether or not the gate blessed it: the image-only model is not supposed to pass.
     pred = predict_records(path_utils.serving_model_path(model.uri), str(work / "data" / "test" / c.RECORD_GLOB))
     assert [o.objid for o in pred.objects] == [o.objid for o in test]
-    return scores(pred.actual, pred.predicted, test)
+    return pred
 
 
 def render(per_model: dict[str, list[dict[str, float]]], n_test: int, command: str, note: str | None = None,

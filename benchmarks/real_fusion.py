@@ -62,26 +62,34 @@ def tables(dr14_csv: Path, pairs_csv: Path, out: Path, limit: int | None) -> tup
     return paths
 
 
-def build_data(pairs_dir: Path, dr14_csv: Path, work: Path,
-               limit: int | None = None) -> dict[str, dict[str, list[records.SkyObject]]]:
+def build_data(pairs_dir: Path, dr14_csv: Path, work: Path, limit: int | None = None,
+               mixed: bool = True) -> dict[str, dict[str, list[records.SkyObject]]]:
+    """"pairs" (and, with `mixed`, "mixed": the pairs plus DR14 rows with simulated cutouts in train), written as
+    pipeline records under <work>/<name>/data."""
     from ingest.skyserver_import import import_export
 
     pairs_csv, rest_csv = tables(dr14_csv, pairs_dir / "pairs.csv", work, limit)
     pairs_out = work / "pairs_imported"
     import_export(str(pairs_csv), str(pairs_dir / "images"), str(pairs_out), cutout_scale=PAIRS_SCALE)
     pairs = {s: list(records.read_split(pairs_out, s)) for s in c.SPLITS}
+    if not mixed:
+        _write(pairs, work / "pairs" / "data", pairs_out)
+        return {"pairs": pairs}
     sim_out = work / "sim_imported"
     import_export(str(rest_csv), None, str(sim_out), simulate_missing_images=True, fractions=(1.0, 0.0, 0.0))
     simulated = list(records.read_split(sim_out, "train"))
     sets = {"pairs": pairs, "mixed": {**pairs, "train": pairs["train"] + simulated}}
     for name, split in sets.items():
-        data = work / name / "data"
-        with records.SplitWriter(data) as w:
-            for s, objs in split.items():
-                for o in objs:
-                    w.write(o, split=s)
-        shutil.copy((pairs_out if name == "pairs" else sim_out) / IMPORT_SUMMARY, data / IMPORT_SUMMARY)
+        _write(split, work / name / "data", pairs_out if name == "pairs" else sim_out)
     return sets
+
+
+def _write(split: dict[str, list[records.SkyObject]], data: Path, imported: Path) -> None:
+    with records.SplitWriter(data) as w:
+        for s, objs in split.items():
+            for o in objs:
+                w.write(o, split=s)
+    shutil.copy(imported / IMPORT_SUMMARY, data / IMPORT_SUMMARY)
 
 
 def main(argv: list[str] | None = None) -> str:

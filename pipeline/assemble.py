@@ -63,7 +63,7 @@ def settle(cfg: RunConfig) -> RunConfig:
                               if cfg.inputs == c.PHOTOMETRIC else configs.SCHEMA_FILE)
     defaults = ((configs.ENCODER_EPOCHS, configs.ENCODER_ACCURACY_FLOOR, configs.ENCODER_CLASS_RECALL_FLOOR,
                  configs.ENCODER_MODEL_NAME) if image_only else
-                (configs.EPOCHS, configs.ACCURACY_FLOOR, configs.CLASS_RECALL_FLOOR, configs.MODEL_NAME))
+                (configs.EPOCHS, configs.ACCURACY_FLOOR, configs.CLASS_RECALL_FLOOR, configs.MODEL_NAMES[cfg.inputs]))
     for name, value in zip(("epochs", "accuracy_floor", "class_recall_floor", "serving_model_name"), defaults):
         if getattr(cfg, name) is None:
             setattr(cfg, name, value)

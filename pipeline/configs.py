@@ -13,6 +13,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 PIPELINE_NAME = "sdss-multimodal"
 MODEL_NAME = "sky_classifier"  # serving layout: <serving_dir>/<MODEL_NAME>/<version>/
+# A photometric model takes other inputs (no redshift), so it is another model to a server, not a new version.
+MODEL_NAMES: dict[str, str] = {c.SPECTROSCOPIC: MODEL_NAME, c.PHOTOMETRIC: f"{MODEL_NAME}_photometric"}
 ENCODER_MODEL_NAME = "sky_image_encoder"  # an image-only model trained on real cutouts
 
 DATA_DIR = REPO_ROOT / "data" / "simulated"

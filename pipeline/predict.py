@@ -57,6 +57,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cutout-scale", type=float, default=SKYSERVER_SCALE_ARCSEC, metavar="ARCSEC_PER_PX",
                    help="pixel scale of the cutout files (0.396 SkyServer default; 0.4 for the shared real cutouts)")
     p.add_argument("--model-dir", help="a SavedModel; default: the latest version under --serving-dir")
+    p.add_argument("--inputs", choices=tuple(c.INPUTS), default=configs.INPUTS,
+                   help="without --model-dir: the spectroscopic model (sky_classifier) or the photometric one "
+                        "(sky_classifier_photometric, no redshift needed)")
     p.add_argument("--serving-dir", default=str(configs.SERVING_DIR))
     p.add_argument("--out", help="also write predictions (and per-row errors) to this CSV")
     return p.parse_args(argv)
@@ -168,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     from evaluation.predictions import latest_version
 
     try:
-        model_dir = args.model_dir or latest_version(os.path.join(args.serving_dir, configs.MODEL_NAME))
+        model_dir = args.model_dir or latest_version(os.path.join(args.serving_dir, configs.MODEL_NAMES[args.inputs]))
         model = load_model(model_dir)
         features = model_features(model)
         rows = (load_csv(Path(args.csv), Path(args.images) if args.images else None, args.cutout_scale, features)

@@ -56,7 +56,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         f"{configs.ENCODER_MODEL_NAME}); frozen unless --fine-tune-encoder")
     p.add_argument("--fine-tune-encoder", action="store_true", help="train the imported encoder's weights too")
     p.add_argument("--serving-model-name", default=None,
-                   help=f"push to <serving-dir>/<name>/<version>/; default {configs.MODEL_NAME}, "
+                   help=f"push to <serving-dir>/<name>/<version>/; default {configs.MODEL_NAME} "
+                        f"({configs.MODEL_NAMES[c.PHOTOMETRIC]} with --inputs photometric), "
                         f"{configs.ENCODER_MODEL_NAME} for image-only records")
     p.add_argument("--decode-images-in-transform", action="store_true",
                    help="materialize float pixels in Transform instead of decoding JPEGs while training")

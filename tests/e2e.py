@@ -4,12 +4,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ingest import contract as c
 from pipeline import metadata as md
-from pipeline.configs import MODEL_NAME, PIPELINE_NAME, REPO_ROOT
+from pipeline.configs import MODEL_NAME, MODEL_NAMES, PIPELINE_NAME, REPO_ROOT
 
 ALL_NODES = {"CuratedSchemaImporter", "ImportExampleGen", "StatisticsGen", "ExampleValidator", "AnomaliesGate",
              "drift_baseline", "DriftCheck", "Transform", "Trainer", "baseline_resolver", "Evaluator",
              "EvaluationReport", "Pusher"}
+PHOTOMETRIC_MODEL = MODEL_NAMES[c.PHOTOMETRIC]  # where `--inputs photometric` pushes
 RESOLVERS = {"baseline_resolver", "drift_baseline"}  # resolver nodes run on every run: nothing to cache
 
 
@@ -31,5 +33,5 @@ def states(work: Path) -> dict[str, str]:
     return {n: r.state for n, r in md.latest_node_runs(store, PIPELINE_NAME).items()}
 
 
-def versions(work: Path) -> list[Path]:
-    return sorted((work / "serving" / MODEL_NAME).glob("*"))
+def versions(work: Path, name: str = MODEL_NAME) -> list[Path]:
+    return sorted((work / "serving" / name).glob("*"))

@@ -5,11 +5,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def load_schema():
+def load_schema(name: str = "schema.pbtxt"):
     from google.protobuf import text_format
     from tensorflow_metadata.proto.v0 import schema_pb2
 
-    return text_format.Parse((REPO / "schema" / "schema.pbtxt").read_text(), schema_pb2.Schema())
+    return text_format.Parse((REPO / "schema" / name).read_text(), schema_pb2.Schema())
 
 
 def as_instances(objs) -> list[dict]:
@@ -25,7 +25,7 @@ def as_instances(objs) -> list[dict]:
     return rows
 
 
-def analyze_and_transform(instances, out_dir: Path, custom_config: dict | None = None):
+def analyze_and_transform(instances, out_dir: Path, custom_config: dict | None = None, schema: str = "schema.pbtxt"):
     """Runs the real preprocessing_fn with tft_beam in memory; writes the transform graph to out_dir."""
     import functools
 
@@ -35,7 +35,7 @@ def analyze_and_transform(instances, out_dir: Path, custom_config: dict | None =
     from trainer.transform import preprocessing_fn
 
     fn = functools.partial(preprocessing_fn, custom_config=custom_config or {})
-    metadata = dataset_metadata.DatasetMetadata(load_schema())
+    metadata = dataset_metadata.DatasetMetadata(load_schema(schema))
     with tft_beam.Context(temp_dir=str(out_dir / "tmp")):
         (transformed, _), transform_fn = (instances, metadata) | tft_beam.AnalyzeAndTransformDataset(fn)
         _ = transform_fn | tft_beam.WriteTransformFn(str(out_dir))

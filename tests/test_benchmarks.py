@@ -8,7 +8,7 @@ import re
 import pytest
 
 from benchmarks import cost, quality, redshift_scaling, scale, serving
-from tests.e2e import versions
+from tests.e2e import PHOTOMETRIC_MODEL, versions
 
 pytestmark = pytest.mark.e2e
 
@@ -84,3 +84,28 @@ def test_class_weights_benchmark_scores_each_rule_on_eval(dr14_csv):
         means = [float(cell.split("±")[0]) for cell in row.strip("|").split("|")[3:]]
         assert len(means) == 4 and all(0.0 <= m <= 1.0 for m in means), row
     assert "No test split is read" in body and "--studies dr14-tabular" in body
+
+
+def test_photometric_benchmark_on_a_slice_of_dr14(dr14_csv):
+    from benchmarks import photometric
+
+    body = photometric.main(["--studies", "dr14", "--dr14", str(dr14_csv), "--limit", "300", "--seeds", "0",
+                             "--epochs", "1", "--no-write"])
+    for model in (photometric.FUSION, photometric.TABULAR, "HistGradientBoosting", "RandomForest"):
+        row = next(line for line in body.splitlines() if line.startswith(f"| {model} |"))
+        means = [float(cell.split("±")[0]) for cell in row.strip("|").split("|")[2:]]
+        assert len(means) == 11 and all(0.0 <= m <= 1.0 for m in means), row
+    assert "| Clarke et al. 2020, RF on PSF magnitudes (other data) | - |" in body
+    assert "Top-label ECE on test:" in body and "share at P>=0.99" in body
+    assert re.search(r"fusion >= tabular in [01] of 1 seeds", body), body
+    assert "SIMULATED cutouts" in body and "--studies dr14" in body
+
+
+def test_catalog_benchmark_on_a_tiny_catalogue(photometric_run):
+    from benchmarks import catalog
+
+    model_dir = str(versions(photometric_run[0], PHOTOMETRIC_MODEL)[0])
+    body = catalog.main(["--model-dir", model_dir, "--sizes", "200", "400", "--pool", "30", "--no-write"])
+    rows = [line for line in body.splitlines() if re.match(r"\| [\d,]+ \| \d+ \|", line)]
+    assert [row.split("|")[1].strip() for row in rows] == ["200", "400"], body
+    assert "model inputs: photometric" in body and "| 1 billion |" in body and "SIMULATED" in body

@@ -15,7 +15,7 @@ from ingest import contract as c
 from ingest import records
 from pipeline import metadata as md
 from pipeline.configs import PIPELINE_NAME, REPO_ROOT
-from tests.e2e import ALL_NODES, states, versions
+from tests.e2e import ALL_NODES, PHOTOMETRIC_MODEL, states, versions
 
 pytestmark = pytest.mark.e2e
 
@@ -29,7 +29,7 @@ def test_records_without_redshift_train_and_push_a_photometric_model(photometric
     assert "inputs photometric" in console
     assert "model inputs: photometric (u g r i z image; no redshift" in console
     assert "calibration: " in console and "blessed: YES" in console
-    info = json.loads((versions(work)[0] / c.MODEL_INFO_FILE).read_text())
+    info = json.loads((versions(work, PHOTOMETRIC_MODEL)[0] / c.MODEL_INFO_FILE).read_text())
     assert info["inputs"] == c.PHOTOMETRIC and info["serving_raw_inputs"] == [*c.BANDS, c.IMAGE]
     assert info["temperature"] > 0 and isinstance(info["calibration"]["kept"], bool)
     assert info["calibration"]["n"] == sum(1 for _ in records.read_split(sim300_no_redshift, "eval"))
@@ -37,7 +37,7 @@ def test_records_without_redshift_train_and_push_a_photometric_model(photometric
 
 def test_serving_asks_for_no_redshift_and_both_signatures_agree(photometric_run, sim300_no_redshift):
     work, _ = photometric_run
-    model = tf.saved_model.load(str(versions(work)[0]))
+    model = tf.saved_model.load(str(versions(work, PHOTOMETRIC_MODEL)[0]))
     assert set(model.signatures[c.SERVING_RAW].structured_input_signature[1]) == {*c.BANDS, c.IMAGE}
     objs = list(records.read_split(sim300_no_redshift, "test"))
     probs, flags = predict_raw_with_ranges(model, objs)
@@ -73,7 +73,7 @@ def test_report_and_inspect_say_which_inputs_and_how_calibrated(photometric_run)
 
 def test_predict_takes_a_csv_without_a_redshift_column(photometric_run, sim300_no_redshift, tmp_path):
     work, _ = photometric_run
-    model_dir = str(versions(work)[0])
+    model_dir = str(versions(work, PHOTOMETRIC_MODEL)[0])
     objs = list(records.read_split(sim300_no_redshift, "test"))[:40]
     images = tmp_path / "cutouts"
     images.mkdir()

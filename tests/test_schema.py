@@ -22,6 +22,22 @@ def test_schema_matches_the_contract():
     assert features[c.IMAGE].presence.min_fraction == 1.0 and list(features[c.IMAGE].shape.dim)[0].size == 1
 
 
+def test_photometric_schema_is_the_schema_with_the_redshift_optional():
+    strict, photometric = load_schema(), load_schema("photometric_schema.pbtxt")
+    loose = {ft.name: ft for ft in photometric.feature}
+    assert loose[c.REDSHIFT].presence.min_fraction == 0 and not loose[c.REDSHIFT].HasField("shape")
+    assert loose[c.REDSHIFT].float_domain == {ft.name: ft for ft in strict.feature}[c.REDSHIFT].float_domain
+    for ft in strict.feature:
+        if ft.name != c.REDSHIFT:
+            assert loose[ft.name] == ft, ft.name
+    assert list(photometric.string_domain) == list(strict.string_domain)
+    no_redshift = _frame().drop(columns=[c.REDSHIFT])
+    assert not tfdv.validate_statistics(tfdv.generate_statistics_from_dataframe(no_redshift), photometric,
+                                        environment="TRAINING").anomaly_info
+    assert tfdv.validate_statistics(tfdv.generate_statistics_from_dataframe(no_redshift), strict,
+                                    environment="TRAINING").anomaly_info  # the spectroscopic schema needs it
+
+
 def _anomalies_for(df: pd.DataFrame, tmp_path, environment=None):
     stats = tfdv.generate_statistics_from_dataframe(df)
     anomalies = tfdv.validate_statistics(stats, load_schema(), environment=environment)

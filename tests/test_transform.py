@@ -59,3 +59,20 @@ def test_outside_training_range_flags_nothing_inside_the_training_data(transform
     rows, _, _ = transformed_sim300
     flags = np.array([np.ravel(r[f.RANGE_FLAGS_XF]) for r in rows])
     assert flags.shape == (len(rows), len(c.TABULAR_FEATURES)) and flags.sum() == 0  # min and max are inclusive
+
+
+def test_photometric_inputs_read_no_redshift_and_records_may_lack_it(sim300, tmp_path):
+    """--inputs photometric: the photometric schema (redshift optional), records with and without one."""
+    from ingest import records
+
+    objs = list(records.read_split(sim300, "train"))[:60]
+    rows = as_instances(objs)
+    for row in rows[::2]:  # half the objects have no spectrum
+        row[c.REDSHIFT] = []
+    out = analyze_and_transform(rows, tmp_path, {"inputs": c.PHOTOMETRIC}, schema="photometric_schema.pbtxt")
+    assert f.xf(c.REDSHIFT) not in out[0]
+    assert set(f.tabular_xf(c.PHOTOMETRIC)) <= set(out[0]) and len(f.tabular_xf(c.PHOTOMETRIC)) == 9
+    assert np.asarray(out[0][f.RANGE_FLAGS_XF]).shape[-1] == len(c.BANDS)  # one flag per input read
+    bins = [np.ravel(r[f.REDSHIFT_BIN])[0].decode() for r in out]
+    assert all(b == f.NO_REDSHIFT_BIN for b in bins[::2])
+    assert all(b != f.NO_REDSHIFT_BIN and b.startswith("redshift") for b in bins[1::2])

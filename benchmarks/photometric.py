@@ -1,0 +1,181 @@
+"""Without spectra: the photometric mode (magnitudes, colours and the cutout; no redshift) on real data.
+
+    python -m benchmarks.photometric --image-encoder outputs/real/serving/sky_image_encoder [--seeds 0 1 2]
+
+Two studies, each scored once per seed on a test split that nothing is tuned on:
+- real pairs: REAL DR14 photometry + REAL SDSS cutouts (benchmarks/real_fusion.py's data and objid-hash split);
+- DR14: REAL photometry + SIMULATED cutouts (benchmarks/quality.py's stratified split).
+The networks are `pipeline/run_local.py --inputs photometric` runs (on the pairs the image branch is the
+real-pixel encoder from `make encoder`, frozen), scored through their serving signature with the temperature
+the Trainer kept; HistGradientBoosting and RandomForest get the same inputs (u..z and the four colours).
+Clarke et al. (2020, A&A 639, A84) trained a random forest on 3.1 million SDSS sources: another data set, shown
+for scale only. Once (seed 0) the spectroscopic fusion and tabular models run too, for the quasars at z < 0.2
+whose host galaxy is resolved in the cutout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np  # noqa: E402
+
+import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
+from benchmarks.common import header, invoked, publish  # noqa: E402
+from benchmarks.quality import DR14, bins, build_split, classic, network_predictions, photometric, scores  # noqa: E402
+from benchmarks.real_fusion import SHARED, build_data  # noqa: E402
+from ingest import contract as c  # noqa: E402
+from pipeline import configs  # noqa: E402
+from trainer import calibration  # noqa: E402
+
+TITLE = "Without spectra"
+FUSION, TABULAR = "fusion, photometric", "tabular, photometric"
+SPEC_FUSION, SPEC_TABULAR = "fusion, spectroscopic", "tabular, spectroscopic"
+LOW_Z = 0.2
+# Clarke et al. 2020, test-set F1 per class (galaxy / quasar / star): another data set (3.1 M SDSS sources).
+CLARKE = {"Clarke et al. 2020, RF on PSF magnitudes (other data)": {"GALAXY": 0.968, "QSO": 0.885, "STAR": 0.922},
+          "Clarke et al. 2020, RF + resolved-in-r morphology (other data)": {"GALAXY": 0.987, "QSO": 0.936,
+                                                                            "STAR": 0.962}}
+GOALS = "on the real pairs: fusion >= the best tree + 0.03 accuracy; macro-F1 >= 0.962; fusion >= tabular in every seed"
+
+
+def f1(s: dict[str, float], name: str) -> float:
+    p, r = s[f"{name} P"], s[f"{name} R"]
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def _ms(values: list[float], digits: int = 4) -> str:
+    return f"{np.mean(values):.{digits}f} ± {np.std(values):.{digits}f}"
+
+
+def quality_table(per_model: dict[str, list[dict[str, float]]]) -> str:
+    head = ["model", "seeds", "accuracy", "macro-F1", *(f"{n} {m}" for n in c.CLASS_NAMES for m in ("P", "R", "F1"))]
+    rows = []
+    for name, runs in per_model.items():
+        cells = [_ms([r["accuracy"] for r in runs]), _ms([r["macro_f1"] for r in runs])]
+        for n in c.CLASS_NAMES:
+            cells += [_ms([r[f"{n} P"] for r in runs]), _ms([r[f"{n} R"] for r in runs]),
+                      _ms([f1(r, n) for r in runs])]
+        rows.append(f"| {name} | {len(runs)} | " + " | ".join(cells) + " |")
+    for name, f1s in CLARKE.items():
+        cells = ["-", "-"] + [x for n in c.CLASS_NAMES for x in ("-", "-", f"{f1s[n]:.3f}")]
+        rows.append(f"| {name} | - | " + " | ".join(cells) + " |")
+    return "| " + " | ".join(head) + " |\n|" + "---|" * len(head) + "\n" + "\n".join(rows) + "\n"
+
+
+def bins_table(per_model: dict[str, list[dict[str, float]]], test) -> str:
+    """Accuracy per r-magnitude bin (as the Evaluator slices), mean over seeds."""
+    shown = [m for m in (FUSION, TABULAR, "HistGradientBoosting", "RandomForest") if m in per_model]
+    groups = {k: v for k, v in bins(test).items() if k.startswith(f"{c.BANDS[2]} ")}
+    rows = []
+    for label, members in groups.items():
+        counts = " / ".join(str(sum(test[i].label == n for i in members)) for n in c.CLASS_NAMES)
+        cells = [f"{np.mean([r[f'bin:{label}'] for r in per_model[m]]):.4f}" for m in shown]
+        rows.append(f"| {label} | {len(members)} | {counts} | " + " | ".join(cells) + " |")
+    return ("| r bin | n | GALAXY / STAR / QSO | " + " | ".join(shown) + " |\n|---|---|---|" + "---|" * len(shown)
+            + "\n" + "\n".join(rows) + "\n")
+
+
+def calibration_table(preds: list) -> str:
+    """Photometric fusion on the test split, mean over seeds: ECE and what thresholds keep, and how pure it is."""
+    actual = [[c.CLASS_NAMES.index(a) for a in p.actual] for p in preds]
+    ece = [calibration.expected_calibration_error(p.probabilities, a) for p, a in zip(preds, actual)]
+    rows = []
+    for k, name in enumerate(c.CLASS_NAMES):
+        per_t = [calibration.threshold_rows(p.probabilities, a, k) for p, a in zip(preds, actual)]
+        cells = []
+        for j in range(len(calibration.THRESHOLDS)):
+            precision = [r[j]["precision"] for r in per_t if not np.isnan(r[j]["precision"])]
+            cells += [f"{np.mean([r[j]['share'] for r in per_t]):.3f}",
+                      f"{np.mean(precision):.4f}" if precision else "- (none)",
+                      f"{np.mean([r[j]['completeness'] for r in per_t]):.3f}"]
+        ece_k = np.mean([calibration.class_ece(p.probabilities, a, k) for p, a in zip(preds, actual)])
+        rows.append(f"| {name} | {ece_k:.4f} | " + " | ".join(cells) + " |")
+    head = ["class", "class ECE", *(f"{x} at P>={t:g}" for t in calibration.THRESHOLDS
+                                    for x in ("share", "precision", "completeness"))]
+    return (f"Top-label ECE on test: {_ms(ece)}.\n\n| " + " | ".join(head) + " |\n|" + "---|" * len(head) + "\n"
+            + "\n".join(rows) + "\n")
+
+
+def low_z_quasars(spec: dict[str, object], phot: object, test) -> str:
+    """Quasars below z = 0.2 in the test split: what each model calls them."""
+    idx = [i for i, o in enumerate(test) if o.label == "QSO" and o.redshift < LOW_Z]
+    if not idx:
+        return f"No quasar below z = {LOW_Z} in this test split.\n"
+    rows = []
+    for name, pred in (*spec.items(), (FUSION, phot)):
+        called = [pred.predicted[i] for i in idx]
+        rows.append(f"| {name} | {len(idx)} | " + " | ".join(str(called.count(n)) for n in c.CLASS_NAMES) + " |")
+    return (f"Quasars at z < {LOW_Z} in the test split (seed 0; objects called each class):\n\n"
+            "| model | QSO at z < 0.2 | " + " | ".join(f"called {n}" for n in c.CLASS_NAMES) + " |\n|---|---|"
+            + "---|" * len(c.CLASS_NAMES) + "\n" + "\n".join(rows) + "\n")
+
+
+def study(name: str, work: Path, split: dict, seeds: list[int], epochs: int, fusion_flags: tuple[str, ...]) -> str:
+    test = split["test"]
+    per_model: dict[str, list[dict[str, float]]] = {}
+    fusion_preds, spec = [], {}
+    for seed in seeds:
+        for label, kind, flags in ((FUSION, "fusion", fusion_flags), (TABULAR, "tabular", ())):
+            pred = network_predictions(kind, seed, epochs, work, test, "--inputs", c.PHOTOMETRIC, *flags)
+            per_model.setdefault(label, []).append(scores(pred.actual, pred.predicted, test))
+            if kind == "fusion":
+                fusion_preds.append(pred)
+            print(name, label, seed, per_model[label][-1]["accuracy"], flush=True)
+        for model, s in classic(split, seed, photometric).items():
+            per_model.setdefault(model, []).append(s)
+    for label, kind, flags in ((SPEC_FUSION, "fusion", fusion_flags), (SPEC_TABULAR, "tabular", ())):
+        spec[label] = network_predictions(kind, seeds[0], epochs, work, test, "--inputs", c.SPECTROSCOPIC, *flags)
+    best_tree = max(np.mean([r["accuracy"] for r in per_model[m]]) for m in ("HistGradientBoosting", "RandomForest"))
+    fus = [r["accuracy"] for r in per_model[FUSION]]
+    tab = [r["accuracy"] for r in per_model[TABULAR]]
+    verdict = (f"fusion {np.mean(fus):.4f} vs best tree {best_tree:.4f} ({np.mean(fus) - best_tree:+.4f}); "
+               f"macro-F1 {np.mean([r['macro_f1'] for r in per_model[FUSION]]):.4f}; fusion >= tabular in "
+               f"{sum(f >= t for f, t in zip(fus, tab))} of {len(fus)} seeds "
+               f"(fusion {', '.join(f'{x:.4f}' for x in fus)}; tabular {', '.join(f'{x:.4f}' for x in tab)}).")
+    return (f"### {name}\n\nTest split: {len(test)} objects ("
+            + ", ".join(f"{sum(o.label == n for o in test)} {n}" for n in c.CLASS_NAMES) + "); mean ± std over "
+            f"seeds.\n\n{quality_table(per_model)}\nAgainst the goals: {verdict}\n\nAccuracy by r magnitude:\n\n"
+            f"{bins_table(per_model, test)}\nCalibration of the photometric fusion model:\n\n"
+            f"{calibration_table(fusion_preds)}\n{low_z_quasars(spec, fusion_preds[0], test)}")
+
+
+def main(argv: list[str] | None = None) -> str:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--pairs", default=str(SHARED / "real_pairs"))
+    p.add_argument("--dr14", default=str(DR14))
+    p.add_argument("--image-encoder", help="a pushed image model trained on real cutouts (for the pairs study)")
+    p.add_argument("--studies", nargs="+", default=["pairs", "dr14"], choices=["pairs", "dr14"])
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--epochs", type=int, default=configs.EPOCHS)
+    p.add_argument("--limit", type=int, help="only about N rows per study (smoke tests)")
+    p.add_argument("--no-write", action="store_true")
+    args = p.parse_args(argv)
+    from pipeline.assemble import resolve_encoder
+
+    if "pairs" in args.studies and not args.image_encoder:
+        p.error("the pairs study needs --image-encoder (`make encoder` pushes one to outputs/real/serving)")
+    encoder = resolve_encoder(args.image_encoder) if args.image_encoder else None
+    parts = []
+    with tempfile.TemporaryDirectory(prefix="bench-photometric-") as tmp:
+        if "pairs" in args.studies:
+            work = Path(tmp) / "pairs_study"
+            work.mkdir()
+            split = build_data(Path(args.pairs), Path(args.dr14), work, args.limit, mixed=False)["pairs"]
+            parts.append(study("Real pairs: REAL photometry + REAL cutouts", work / "pairs", split, args.seeds,
+                               args.epochs, ("--image-encoder", encoder)))
+        if "dr14" in args.studies:
+            work = Path(tmp) / "dr14_study"
+            work.mkdir()
+            split = build_split(args.dr14, work, args.limit)
+            parts.append(study("DR14: REAL photometry + SIMULATED cutouts", work, split, args.seeds, args.epochs, ()))
+    body = (header(invoked("benchmarks.photometric", argv)) + "\nNo model here reads the redshift (the spectroscopic "
+            "rows of the last table excepted). Goals: " + GOALS + ".\n\n" + "\n".join(parts))
+    return publish(TITLE, body, write=not args.no_write)
+
+
+if __name__ == "__main__":
+    main()
