@@ -1,8 +1,8 @@
 """The catalogue job's Beam pipeline: read, check, RunInference through the model's serving_raw signature, write
 Parquet and rejects. Every element streams through one fused stage, so memory does not grow with the catalogue.
 
-Counts come from what was written (Parquet row counts, rejects.csv lines) and a Beam counter of rows read, so
-the caller can refuse an output where read != written + rejected.
+Counts come from what was written (Parquet row counts, rejects.csv lines) and a count of rows read that the
+pipeline writes itself, so the caller can refuse an output where read != written + rejected.
 """
 
 from __future__ import annotations
@@ -23,8 +23,7 @@ from apache_beam.ml.inference.base import KeyedModelHandler, ModelHandler, Predi
 
 from ingest import contract as c
 
-NAMESPACE = "sdss-classify-catalog"
-READ_COUNTER = "rows_read"
+READ_COUNT_FILE = "read_count.txt"
 REJECT_HEADER = ("source", "reason", "detail")
 PARQUET_DIR = "classified"  # a folder of Parquet files alone: pandas.read_parquet(<out>/classified) reads it whole
 PROGRESS_EVERY_S = 5.0
@@ -49,10 +48,6 @@ class Rejected:
     detail: str
 
 
-def _count_read() -> None:
-    beam.metrics.Metrics.counter(NAMESPACE, READ_COUNTER).inc()
-
-
 def read_csv(source: Source, features: tuple[str, ...]) -> Iterator[tuple[str, Any] | Rejected]:
     """Rows parsed as `sdss-predict` parses them (pipeline/predict.iter_csv): the same keys, checks and cutouts."""
     from ingest.records import SkyObject
@@ -60,7 +55,6 @@ def read_csv(source: Source, features: tuple[str, ...]) -> Iterator[tuple[str, A
 
     path = Path(source.csv)
     for row in iter_csv(path, Path(source.images) if source.images else None, source.cutout_scale, features):
-        _count_read()
         where = f"{path.name}:{row.line}"
         if row.error:
             yield Rejected(where, row.reason, row.error)
@@ -75,7 +69,6 @@ def check_record(item: tuple[str, bytes], features: tuple[str, ...]) -> tuple[st
     from ingest.records import from_example
 
     filename, serialized = item
-    _count_read()
     name = os.path.basename(filename)
     try:
         obj = from_example(serialized)
@@ -165,18 +158,14 @@ def _csv_line(r: Rejected) -> str:
     return buf.getvalue()
 
 
-def _split(item: tuple[str, Any] | Rejected) -> Iterator[Any]:
-    if isinstance(item, Rejected):
-        yield beam.pvalue.TaggedOutput("rejects", item)
-    else:
-        yield item
+def _is_rejected(item: tuple[str, Any] | Rejected) -> bool:
+    return isinstance(item, Rejected)
 
 
 def run(source: Source, model_dir: str, out_dir: str, beam_args: list[str], batch_size: int = 256) -> dict:
     """Runs the job into `out_dir` (a staged folder); returns read/written/rejected counts and reject reasons."""
     import tensorflow as tf
     from apache_beam.io.filesystem import CompressionTypes
-    from apache_beam.metrics.metric import MetricsFilter
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from evaluation import model_info
@@ -195,20 +184,27 @@ def run(source: Source, model_dir: str, out_dir: str, beam_args: list[str], batc
                  | "ReadRecords" >> beam.io.ReadAllFromTFRecord(compression_type=CompressionTypes.GZIP,
                                                                 with_filename=True)
                  | "CheckRecords" >> beam.Map(check_record, features))
-    split = items | "Split" >> beam.FlatMap(_split).with_outputs("rejects", main="ok")
-    _ = (split.ok
-         | "Classify" >> RunInference(KeyedModelHandler(ServingRawHandler(model_dir, batch_size)))
-         | "ToRow" >> beam.Map(to_row, features, version, inputs)
-         | "Progress" >> beam.ParDo(Progress())
-         | "Parquet" >> beam.io.WriteToParquet(os.path.join(out_dir, PARQUET_DIR, "part"), parquet_schema(),
-                                               file_name_suffix=".parquet"))
-    _ = (split.rejects | "RejectLine" >> beam.Map(_csv_line)
-         | "Rejects" >> beam.io.WriteToText(os.path.join(out_dir, "rejects"), file_name_suffix=".csv",
-                                            shard_name_template="", header=",".join(REJECT_HEADER)))
-    result = p.run()
-    result.wait_until_finish()
-    counters = result.metrics().query(MetricsFilter().with_name(READ_COUNTER))["counters"]
-    read = sum((m.committed if m.committed is not None else m.attempted) or 0 for m in counters)
+    # Two filters rather than a multi-output ParDo: Beam's DaskRunner (2.74) mixes up tagged outputs.
+    ok = items | "Accepted" >> beam.Filter(lambda item: not _is_rejected(item))
+    rejects = items | "Rejected" >> beam.Filter(_is_rejected)
+    written = (ok
+               | "Classify" >> RunInference(KeyedModelHandler(ServingRawHandler(model_dir, batch_size)))
+               | "ToRow" >> beam.Map(to_row, features, version, inputs)
+               | "Progress" >> beam.ParDo(Progress())
+               | "Parquet" >> beam.io.WriteToParquet(os.path.join(out_dir, PARQUET_DIR, "part"), parquet_schema(),
+                                                     file_name_suffix=".parquet"))
+    rejected = (rejects | "RejectLine" >> beam.Map(_csv_line)
+                | "Rejects" >> beam.io.WriteToText(os.path.join(out_dir, "rejects"), file_name_suffix=".csv",
+                                                   shard_name_template="", header=",".join(REJECT_HEADER)))
+    # Rows read, counted by the pipeline itself into a file (not a metric: not every runner reports metrics).
+    counted = (items | "CountRead" >> beam.combiners.Count.Globally()
+               | "ReadCount" >> beam.io.WriteToText(os.path.join(out_dir, READ_COUNT_FILE), shard_name_template=""))
+    # One leaf for the three sinks: Beam's DaskRunner (2.74) computes only the pipeline's last transform.
+    _ = (written, rejected, counted) | "Sinks" >> beam.Flatten() | "Done" >> beam.combiners.Count.Globally()
+    p.run().wait_until_finish()
+    count_file = Path(out_dir, READ_COUNT_FILE)
+    read = int(count_file.read_text().strip() or 0)
+    count_file.unlink()
     return {"read": read, **_written(out_dir)}
 
 
