@@ -93,8 +93,17 @@ def pipeline_run(data_dir: str, work: Path) -> list[str]:
         LocalDagRunner().run(assemble(cfg, beam_pipeline_args=beam_args(), metadata_connection_config=(
             metadata.sqlite_metadata_connection_config(str(work / "md.sqlite")))))
     except Exception as e:  # noqa: BLE001 - the failure is the finding
-        return _failure(e)
+        return _failure(e) + [f"component states: {_states(work / 'md.sqlite')}"]
     return ["completed"]
+
+
+def _states(path: Path) -> str:
+    from pipeline import metadata as md
+    from pipeline.configs import PIPELINE_NAME
+
+    runs = md.latest_node_runs(md.open_store(str(path)), PIPELINE_NAME)
+    ordered = sorted(runs.items(), key=lambda kv: kv[1].execution.id)
+    return ", ".join(f"{node} {run.state.lower()}" for node, run in ordered)
 
 
 def _failure(e: Exception) -> list[str]:
