@@ -114,7 +114,8 @@ def low_z_quasars(spec: dict[str, object], phot: object, test) -> str:
             + "---|" * len(c.CLASS_NAMES) + "\n" + "\n".join(rows) + "\n")
 
 
-def study(name: str, work: Path, split: dict, seeds: list[int], epochs: int, fusion_flags: tuple[str, ...]) -> str:
+def study(name: str, work: Path, split: dict, seeds: list[int], epochs: int, fusion_flags: tuple[str, ...],
+          spectroscopic: bool = True) -> str:
     test = split["test"]
     per_model: dict[str, list[dict[str, float]]] = {}
     fusion_preds, spec = [], {}
@@ -128,7 +129,8 @@ def study(name: str, work: Path, split: dict, seeds: list[int], epochs: int, fus
         for model, s in classic(split, seed, photometric).items():
             per_model.setdefault(model, []).append(s)
     for label, kind, flags in ((SPEC_FUSION, "fusion", fusion_flags), (SPEC_TABULAR, "tabular", ())):
-        spec[label] = network_predictions(kind, seeds[0], epochs, work, test, "--inputs", c.SPECTROSCOPIC, *flags)
+        if spectroscopic:
+            spec[label] = network_predictions(kind, seeds[0], epochs, work, test, "--inputs", c.SPECTROSCOPIC, *flags)
     best_tree = max(np.mean([r["accuracy"] for r in per_model[m]]) for m in ("HistGradientBoosting", "RandomForest"))
     fus = [r["accuracy"] for r in per_model[FUSION]]
     tab = [r["accuracy"] for r in per_model[TABULAR]]
@@ -140,7 +142,8 @@ def study(name: str, work: Path, split: dict, seeds: list[int], epochs: int, fus
             + ", ".join(f"{sum(o.label == n for o in test)} {n}" for n in c.CLASS_NAMES) + "); mean ± std over "
             f"seeds.\n\n{quality_table(per_model)}\nAgainst the goals: {verdict}\n\nAccuracy by r magnitude:\n\n"
             f"{bins_table(per_model, test)}\nCalibration of the photometric fusion model:\n\n"
-            f"{calibration_table(fusion_preds)}\n{low_z_quasars(spec, fusion_preds[0], test)}")
+            f"{calibration_table(fusion_preds)}\n"
+            + (low_z_quasars(spec, fusion_preds[0], test) if spectroscopic else ""))
 
 
 def main(argv: list[str] | None = None) -> str:
@@ -152,6 +155,8 @@ def main(argv: list[str] | None = None) -> str:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--epochs", type=int, default=configs.EPOCHS)
     p.add_argument("--limit", type=int, help="only about N rows per study (smoke tests)")
+    p.add_argument("--no-spectroscopic", action="store_true",
+                   help="skip the spectroscopic models (the low-redshift quasar table): smoke tests")
     p.add_argument("--no-write", action="store_true")
     args = p.parse_args(argv)
     from pipeline.assemble import resolve_encoder
@@ -166,12 +171,13 @@ def main(argv: list[str] | None = None) -> str:
             work.mkdir()
             split = build_data(Path(args.pairs), Path(args.dr14), work, args.limit, mixed=False)["pairs"]
             parts.append(study("Real pairs: REAL photometry + REAL cutouts", work / "pairs", split, args.seeds,
-                               args.epochs, ("--image-encoder", encoder)))
+                               args.epochs, ("--image-encoder", encoder), not args.no_spectroscopic))
         if "dr14" in args.studies:
             work = Path(tmp) / "dr14_study"
             work.mkdir()
             split = build_split(args.dr14, work, args.limit)
-            parts.append(study("DR14: REAL photometry + SIMULATED cutouts", work, split, args.seeds, args.epochs, ()))
+            parts.append(study("DR14: REAL photometry + SIMULATED cutouts", work, split, args.seeds, args.epochs, (),
+                               not args.no_spectroscopic))
     body = (header(invoked("benchmarks.photometric", argv)) + "\nNo model here reads the redshift (the spectroscopic "
             "rows of the last table excepted). Goals: " + GOALS + ".\n\n" + "\n".join(parts))
     return publish(TITLE, body, write=not args.no_write)

@@ -5,6 +5,7 @@ They check the numbers are produced and well-formed, never how fast anything was
 
 import re
 
+import numpy as np
 import pytest
 
 from benchmarks import cost, quality, redshift_scaling, scale, serving
@@ -90,7 +91,7 @@ def test_photometric_benchmark_on_a_slice_of_dr14(dr14_csv):
     from benchmarks import photometric
 
     body = photometric.main(["--studies", "dr14", "--dr14", str(dr14_csv), "--limit", "300", "--seeds", "0",
-                             "--epochs", "1", "--no-write"])
+                             "--epochs", "1", "--no-spectroscopic", "--no-write"])
     for model in (photometric.FUSION, photometric.TABULAR, "HistGradientBoosting", "RandomForest"):
         row = next(line for line in body.splitlines() if line.startswith(f"| {model} |"))
         means = [float(cell.split("±")[0]) for cell in row.strip("|").split("|")[2:]]
@@ -109,3 +110,21 @@ def test_catalog_benchmark_on_a_tiny_catalogue(photometric_run):
     rows = [line for line in body.splitlines() if re.match(r"\| [\d,]+ \| \d+ \|", line)]
     assert [row.split("|")[1].strip() for row in rows] == ["200", "400"], body
     assert "model inputs: photometric" in body and "| 1 billion |" in body and "SIMULATED" in body
+
+
+def test_low_redshift_quasar_table_counts_what_each_model_called_them():
+    from benchmarks import photometric
+    from evaluation.predictions import Predictions
+    from ingest.records import SkyObject
+
+    def obj(label, z):
+        return SkyObject("x", 0.0, 0.0, {}, z, b"", label)
+
+    test = [obj("QSO", 0.1), obj("QSO", 0.15), obj("QSO", 1.5), obj("GALAXY", 0.1)]
+    probs = {"GALAXY": [1, 0, 0], "STAR": [0, 1, 0], "QSO": [0, 0, 1]}
+    called = lambda *names: Predictions(test, np.array([probs[n] for n in names], float))  # noqa: E731
+    body = photometric.low_z_quasars({photometric.SPEC_FUSION: called("GALAXY", "QSO", "QSO", "GALAXY")},
+                                     called("QSO", "QSO", "QSO", "GALAXY"), test)
+    assert f"| {photometric.SPEC_FUSION} | 2 | 1 | 0 | 1 |" in body
+    assert f"| {photometric.FUSION} | 2 | 0 | 0 | 2 |" in body
+    assert "No quasar below" in photometric.low_z_quasars({}, called(*["GALAXY"] * 4), test[2:])
