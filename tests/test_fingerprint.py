@@ -6,6 +6,7 @@ import shutil
 from tfx.dsl.compiler import compiler
 
 from components.curated_schema import file_sha256
+from ingest import contract as c
 from pipeline import configs, eval_config
 from pipeline.fingerprint import code_hashes, tree_sha256
 from pipeline.pipeline import create_pipeline
@@ -14,13 +15,15 @@ from runners.beam import BeamOptions, beam_args
 BASE = {name: f"{name}-a" for name in configs.CODE_FOR}
 
 
-def _params(schema_sha: str, code_sha: dict[str, str], tmp_path) -> dict[str, dict[str, str]]:
+def _params(schema_sha: str, code_sha: dict[str, str], tmp_path, inputs: str = c.SPECTROSCOPIC
+            ) -> dict[str, dict[str, str]]:
     p = create_pipeline(
         pipeline_name="t", pipeline_root=str(tmp_path / "root"), data_dir=str(tmp_path / "data"),
         schema_file=str(configs.SCHEMA_FILE), schema_sha256=schema_sha, code_sha256=code_sha,
         serving_dir=str(tmp_path / "serving"), model_name="m",
         eval_config=eval_config.build(code_sha256=code_sha["evaluate"]),
-        train_config={"epochs": 1}, decode_images_in_transform=False, metadata_connection_config=None,
+        train_config={"epochs": 1, "inputs": inputs}, decode_images_in_transform=False, inputs=inputs,
+        metadata_connection_config=None,
         beam_pipeline_args=beam_args(BeamOptions()))
     ir = compiler.Compiler().compile(p)
     out = {}
@@ -61,6 +64,8 @@ def test_fingerprints_reach_the_cache_keys_of_dependent_components(tmp_path):
     assert changed == {"train": {"Transform", "Trainer"}, "evaluate": {"Evaluator"},
                        "report": {"EvaluationReport"}, "push": {"Pusher"}, "drift": {"DriftCheck"}}
     assert {n for n in base if base[n] != schema_edit[n]} == {"CuratedSchemaImporter"}  # its artifact re-runs the rest
+    photometric = _params("schema-a", BASE, tmp_path, inputs=c.PHOTOMETRIC)
+    assert {n for n in base if base[n] != photometric[n]} == {"Transform", "Trainer"}  # never the other inputs
 
 
 def test_schema_hash_follows_content(tmp_path):
