@@ -127,7 +127,7 @@ def test_the_console_scripts_print_their_help(capsys):
 
     table = (REPO_ROOT / "pyproject.toml").read_text().split("[project.scripts]", 1)[1].split("\n[", 1)[0]
     scripts = dict(re.findall(r'^([\w-]+) = "([\w.]+:\w+)"', table, re.M))
-    assert set(scripts) == {"sdss-run-local", "sdss-predict", "sdss-inspect", "sdss-ingest"}
+    assert set(scripts) == {"sdss-run-local", "sdss-predict", "sdss-inspect", "sdss-ingest", "sdss-classify-catalog"}
     for name, target in scripts.items():
         module, func = target.split(":")
         main = getattr(importlib.import_module(module), func)
