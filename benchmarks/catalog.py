@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> str:
             + "\nPeak memory against size: " + ", ".join(f"{r['rss_mb']:,.0f} MB" for r in rows) + " for "
             + ", ".join(f"{r['n']:,}" for r in rows) + " objects.\n\n"
             + f"On paper, from the largest run's CPU ({1000 * per_object:.2f} CPU-seconds per 1,000 objects, "
-            "start-up included), at Dataflow list prices assumed at ${VCPU_HOUR_USD}/vCPU-hour and "
+            f"start-up included), at Dataflow list prices assumed at ${VCPU_HOUR_USD}/vCPU-hour and "
             f"${GB_HOUR_USD}/GB-hour with {GB_PER_VCPU} GB per vCPU (n1-standard); not measured there, and "
             "without Dataflow's own overhead, reading from GCS, or shuffle:\n\n" + on_paper(per_object))
     return publish(TITLE, body, write=not args.no_write)
