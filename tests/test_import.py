@@ -118,3 +118,25 @@ def test_real_dr14_rows_import_with_simulated_images(dr14_csv, tmp_path):
     objs = list(records.read_split(tmp_path / "dr14", "train"))
     assert {o.label for o in objs} == set(c.CLASS_NAMES)
     assert all(o.objid.startswith("J") for o in objs)  # float objids are inexact: keyed by ra/dec
+
+
+def test_a_csv_without_redshift_imports_records_without_one(export, tmp_path):
+    """Objects without a spectrum: no redshift column, records without the feature (for --inputs photometric)."""
+    import tensorflow as tf
+
+    csv_path, img = export
+    rows = list(csv.DictReader(line for line in open(csv_path) if not line.startswith("#")))
+    no_z = tmp_path / "photometric.csv"
+    with open(no_z, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=[h for h in HEADER if h != c.REDSHIFT])
+        w.writeheader()
+        w.writerows({k: v for k, v in r.items() if k != c.REDSHIFT} for r in rows)
+    report = import_export(str(no_z), str(img), str(tmp_path / "out"))
+    assert any("no redshift column" in note for note in report.notes)
+    assert report.read == report.written + report.rejected == len(rows) and "bad_redshift" not in report.by_reason
+    files = [str(p) for p in (tmp_path / "out").glob(f"*/{c.RECORD_GLOB}")]
+    examples = [tf.train.Example.FromString(r.numpy()) for r in tf.data.TFRecordDataset(files, "GZIP")]
+    assert len(examples) == report.written > 0
+    assert all(c.REDSHIFT not in ex.features.feature and "u" in ex.features.feature for ex in examples)
+    with pytest.raises(ValueError, match="no redshift column"):  # a simulated cutout needs the redshift
+        import_export(str(no_z), None, str(tmp_path / "sim"), simulate_missing_images=True)
