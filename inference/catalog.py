@@ -26,13 +26,12 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import runtime_env  # noqa: F401 - the process environment, before TensorFlow loads
 
-import pipeline  # noqa: E402,F401 - the process environment before TensorFlow loads
-from ingest import contract as c  # noqa: E402
-from ingest.cutout import SKYSERVER_SCALE_ARCSEC  # noqa: E402
-from pipeline import configs  # noqa: E402
-from runners import beam as beam_presets  # noqa: E402
+from ingest import contract as c
+from ingest.cutout import SKYSERVER_SCALE_ARCSEC
+from pipeline import configs
+from runners import beam as beam_presets
 
 REJECTS = "rejects.csv"
 SUMMARY = "summary.json"

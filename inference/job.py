@@ -49,9 +49,9 @@ class Rejected:
 
 
 def read_csv(source: Source, features: tuple[str, ...]) -> Iterator[tuple[str, Any] | Rejected]:
-    """Rows parsed as `sdss-predict` parses them (pipeline/predict.iter_csv): the same keys, checks and cutouts."""
+    """Rows parsed as `sdss-predict` parses them (inference/rows.iter_csv): the same keys, checks and cutouts."""
+    from inference.rows import iter_csv
     from ingest.records import SkyObject
-    from pipeline.predict import iter_csv
 
     path = Path(source.csv)
     for row in iter_csv(path, Path(source.images) if source.images else None, source.cutout_scale, features):
@@ -169,7 +169,7 @@ def run(source: Source, model_dir: str, out_dir: str, beam_args: list[str], batc
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from evaluation import model_info
-    from pipeline.predict import load_model, model_features
+    from inference.model import load_model, model_features
 
     features = model_features(load_model(model_dir))  # the tabular inputs its serving_raw takes
     inputs = model_info.inputs_of(model_info.load(model_dir))

@@ -18,8 +18,9 @@ from pathlib import Path
 from ingest import contract as c
 from ingest.columns import read_rows
 from ingest.cutout import SKYSERVER_SCALE_ARCSEC
+from ingest.import_report import ImportReport, Reject, finish, reject
 from ingest.provenance import LABELLED_CUTOUTS
-from ingest.skyserver_import import ImportReport, RowRejected, find_image, finish, load_cutout
+from ingest.rows import RowRejected, class_label, find_image, known_class, load_cutout
 from ingest.staging import check_target
 
 REQUIRED = (c.OBJID, c.LABEL)
@@ -38,20 +39,20 @@ def import_cutouts(labels_csv: str, images_dir: str, out_dir: str,
         taken: collections.Counter = collections.Counter()
         kept = []
         for line, row in rows:
-            label = (row.get(c.LABEL) or "").strip().upper()
+            label = class_label(row)
             if taken[label] < per_class:
                 taken[label] += 1
                 kept.append((line, row))
         rows = kept
-    objs, rejects, seen = [], [], {}
+    objs: list = []
+    rejects: list[Reject] = []
+    seen: dict[str, int] = {}
     for data_row, (line, row) in enumerate(rows, start=1):
         try:
             objid = (row.get(c.OBJID) or "").strip()
             if not objid:
                 raise RowRejected("no_objid", c.OBJID, "empty objid")
-            label = (row.get(c.LABEL) or "").strip().upper()
-            if label not in c.CLASS_NAMES:
-                raise RowRejected("unknown_class", c.LABEL, f"{row.get(c.LABEL)!r} is not one of {list(c.CLASS_NAMES)}")
+            label = known_class(row)
             if objid in seen:
                 raise RowRejected("duplicate_objid", c.OBJID, f"objid {objid} already read at line {seen[objid]}")
             path = find_image(img_dir, objid, data_row)
@@ -59,8 +60,7 @@ def import_cutouts(labels_csv: str, images_dir: str, out_dir: str,
                 raise RowRejected("no_image", c.IMAGE, f"no {objid}.jpg or row{data_row}.jpg in {img_dir}")
             jpeg = load_cutout(path, cutout_scale)
         except RowRejected as r:
-            r.detail = f"{csv_p.name} line {line}, field '{r.field}': {r.detail}"
-            rejects.append((line, row, r))
+            reject(rejects, csv_p, line, row, r)
             continue
         seen[objid] = line
         objs.append(image_only(objid, jpeg, label))

@@ -65,7 +65,7 @@ def test_catalogue_job_matches_predict_row_by_row(photometric_run, catalogue_csv
     assert [r["source"] for r in rejects] == [f"catalogue.csv:{N_CATALOGUE + 2}", f"catalogue.csv:{N_CATALOGUE + 3}"]
     assert "field 'u'" in rejects[0]["detail"]
 
-    pred = subprocess.run([sys.executable, "-m", "pipeline.predict", *src, "--model-dir", model_dir,
+    pred = subprocess.run([sys.executable, "-m", "inference.predict", *src, "--model-dir", model_dir,
                            "--out", str(tmp_path / "predict.csv")], cwd=REPO_ROOT, capture_output=True, text=True)
     assert pred.returncode == 3, pred.stderr[-2000:]  # the same two rows failed there
     with open(tmp_path / "predict.csv") as fh:

@@ -11,6 +11,7 @@ from PIL import Image
 from ingest import contract as c
 from ingest import cutout
 from ingest import skyserver_import as sky
+from ingest.rows import load_cutout
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real_cutouts"
 
@@ -107,7 +108,7 @@ def test_a_flat_placeholder_is_rejected_as_blank():
 
 def test_import_and_predict_bring_a_file_to_identical_bytes(real_files, tmp_path):
     """Train/serve skew guard: import and predict.py call the same function with the same scale."""
-    from pipeline import predict
+    from inference import predict
 
     path = real_files[2]
     (tmp_path / "img").mkdir()
@@ -116,7 +117,7 @@ def test_import_and_predict_bring_a_file_to_identical_bytes(real_files, tmp_path
     (tmp_path / "rows.csv").write_text(f"objid,u,g,r,i,z,redshift\n{objid},19.1,18.9,18.8,18.7,18.6,1.2\n")
     rows = predict.load_csv(tmp_path / "rows.csv", tmp_path / "img", cutout_scale=0.4)
     assert not rows[0].error
-    assert rows[0].image_jpeg == sky.load_cutout(path, 0.4) == cutout.to_contract(path.read_bytes(), 0.4)
+    assert rows[0].image_jpeg == load_cutout(path, 0.4) == cutout.to_contract(path.read_bytes(), 0.4)
 
 
 def test_import_rejects_a_degenerate_cutout_naming_file_row_and_field(tmp_path):

@@ -5,16 +5,16 @@ import csv
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from components.evaluation_report import REPORT_FILE, SUMMARY_FILE
-from evaluation import argmax_metrics, results
+from evaluation import argmax_metrics, inspect_eval, results
 from evaluation.predictions import latest_version
 from ingest import contract as c
 from ingest import records
-from pipeline import inspect_eval
 from pipeline import metadata as md
 from pipeline.configs import MODEL_NAME, PIPELINE_NAME, REPO_ROOT
 from tests.e2e import versions
@@ -138,11 +138,18 @@ def test_predict_reproduces_tfma_recall_on_the_eval_split(e2e_run, sim300, tmp_p
         w.writerow(["far1", 10.0, 1.0, 29.5, *(repr(far.mags[b]) for b in c.BANDS[1:]), 7.4, far.label])
         (images / "far1.jpg").write_bytes(far.image_jpeg)
     out = tmp_path / "pred.csv"
-    proc = subprocess.run([sys.executable, "-m", "pipeline.predict", "--csv", str(rows_csv), "--images", str(images),
+    proc = subprocess.run([sys.executable, "-m", "inference.predict", "--csv", str(rows_csv), "--images", str(images),
                            "--model-dir", model_dir, "--out", str(out)],
                           cwd=REPO_ROOT, capture_output=True, text=True)
     assert proc.returncode == 3, proc.stderr  # some rows failed, the rest predicted
     assert f"line {len(objs) + 2}, field 'u': bad_magnitude" in proc.stderr
+    # The documented script and the installed console script are the same CLI: the same rows, byte for byte.
+    for launcher in ([sys.executable, "pipeline/predict.py"], [str(Path(sys.executable).parent / "sdss-predict")]):
+        again = tmp_path / "again.csv"
+        rerun = subprocess.run([*launcher, "--csv", str(rows_csv), "--images", str(images), "--model-dir", model_dir,
+                                "--out", str(again)], cwd=REPO_ROOT, capture_output=True, text=True)
+        assert (rerun.returncode, rerun.stdout) == (3, proc.stdout), launcher + [rerun.stderr[-2000:]]
+        assert again.read_bytes() == out.read_bytes()
     assert f"read {len(objs) + 2}, predicted {len(objs) + 1}, failed 1" in proc.stdout
     assert f"model: {model_dir}" in proc.stdout
     far_line = str(len(objs) + 3)
@@ -170,7 +177,7 @@ def test_predict_defaults_to_the_newest_pushed_version(e2e_run, tmp_path):
 def test_predict_with_a_missing_or_wrong_model_dir_is_a_usage_error(tmp_path, capsys):
     import tensorflow as tf
 
-    from pipeline import predict
+    from inference import predict
 
     image = tmp_path / "x.jpg"
     image.write_bytes(b"not read: the model is checked first")

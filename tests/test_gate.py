@@ -6,8 +6,7 @@ import pytest
 from tfx import v1 as tfx
 
 from components.evaluation_report import SUMMARY_FILE
-from evaluation import results
-from pipeline import inspect_eval
+from evaluation import inspect_eval, results
 from pipeline import metadata as md
 from pipeline.assemble import RunConfig, assemble
 from pipeline.configs import PIPELINE_NAME

@@ -65,7 +65,7 @@ def test_report_and_inspect_say_which_inputs_and_how_calibrated(photometric_run)
     assert "no redshift</td>" in page  # the redshift slice of records that have none
     summary = json.loads(open(f"{folder}/summary.json").read())
     assert summary["inputs"] == c.PHOTOMETRIC and summary["calibration"]["temperature"] > 0
-    proc = subprocess.run([sys.executable, "-m", "pipeline.inspect_eval", "--metadata-path", str(work / "md.sqlite")],
+    proc = subprocess.run([sys.executable, "-m", "evaluation.inspect_eval", "--metadata-path", str(work / "md.sqlite")],
                           cwd=REPO_ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "model inputs: photometric" in proc.stdout and "calibration: " in proc.stdout
@@ -84,7 +84,7 @@ def test_predict_takes_a_csv_without_a_redshift_column(photometric_run, sim300_n
             (images / f"{o.objid}.jpg").write_bytes(o.image_jpeg)
             w.writerow([o.objid, repr(o.ra), repr(o.dec), *(repr(o.mags[b]) for b in c.BANDS)])
     out = tmp_path / "pred.csv"
-    proc = subprocess.run([sys.executable, "-m", "pipeline.predict", "--csv", str(tmp_path / "rows.csv"),
+    proc = subprocess.run([sys.executable, "-m", "inference.predict", "--csv", str(tmp_path / "rows.csv"),
                            "--images", str(images), "--model-dir", model_dir, "--out", str(out)],
                           cwd=REPO_ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

@@ -94,7 +94,7 @@ def test_predict_and_serving_on_real_cutouts(fused_run, tmp_path):
     (tmp_path / "rows.csv").write_text("\n".join(lines) + "\n")
     rows = list(csv.DictReader(lines))
     out_csv = tmp_path / "pred.csv"
-    proc = subprocess.run([sys.executable, "-m", "pipeline.predict", "--csv", str(tmp_path / "rows.csv"),
+    proc = subprocess.run([sys.executable, "-m", "inference.predict", "--csv", str(tmp_path / "rows.csv"),
                            "--images", str(SHARED / "real_pairs" / "images"), "--cutout-scale", "0.4",
                            "--model-dir", str(model_dir), "--out", str(out_csv)],
                           cwd=REPO_ROOT, capture_output=True, text=True)

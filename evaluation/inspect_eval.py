@@ -14,12 +14,11 @@ import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import runtime_env  # noqa: F401 - the process environment, before TensorFlow loads
 
-import pipeline  # noqa: E402,F401 - the process environment before TensorFlow loads
-from ingest import contract as c  # noqa: E402
-from pipeline import configs  # noqa: E402
-from pipeline import metadata as md  # noqa: E402
+from ingest import contract as c
+from pipeline import configs
+from pipeline import metadata as md
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
