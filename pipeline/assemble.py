@@ -5,11 +5,13 @@ Kubeflow V2 / Vertex spec, Beam on Dataflow, Flink, Spark or a portable job
 service); what the pipeline is does not. A runner fills a RunConfig (from
 flags, a notebook, a test) and calls assemble() with its own Beam args and
 MLMD connection. Defaults that depend on the data (the image-only encoder's
-schema, gate and schedule) are settled here, once, for every runner.
+schema, gate and schedule) are settled here, once, for every runner, and
+the run flags are made here from RunConfig's fields (add_run_arguments).
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import os
 from dataclasses import dataclass, field
@@ -19,45 +21,102 @@ from typing import Any
 from ingest import contract as c
 from ingest.provenance import is_image_only
 from pipeline import configs
+from trainer.features import MODEL_KINDS
+
+DRIFT_MODES = ("warn", "halt")
+
+
+def _flag(default: Any, help: str, **argparse_kw: Any) -> Any:
+    """A RunConfig field that is also a run flag (`--data-dir` for data_dir): one default, one help, every runner."""
+    return field(default=default, metadata={"help": help, **argparse_kw})
 
 
 @dataclass
 class RunConfig:
-    data_dir: str = str(configs.DATA_DIR)
-    pipeline_root: str = str(configs.PIPELINE_ROOT)
-    serving_dir: str = str(configs.SERVING_DIR)
-    schema_file: str | None = None  # None: by the data (settle())
-    model: str = configs.MODEL_KIND
-    inputs: str = configs.INPUTS
-    epochs: int | None = None
-    seed: int = configs.TRAIN_SEED
-    image_encoder: str | None = None
-    fine_tune_encoder: bool = False
-    serving_model_name: str | None = None
-    decode_images_in_transform: bool = configs.DECODE_IMAGES_IN_TRANSFORM
-    accuracy_floor: float | None = None
-    class_recall_floor: float | None = None
-    max_accuracy_drop: float = configs.MAX_ACCURACY_DROP
-    max_qso_recall_drop: float = configs.MAX_QSO_RECALL_DROP
-    drift: str = configs.DRIFT_MODE
-    drift_thresholds: dict[str, float] = field(default_factory=lambda: dict(configs.DRIFT_THRESHOLDS))
-    enable_cache: bool = True
+    data_dir: str = _flag(str(configs.DATA_DIR), "records: <dir>/{train,eval}/*.tfrecord.gz (or gs://...)")
+    pipeline_root: str = _flag(str(configs.PIPELINE_ROOT), "where components write their outputs (or gs://...)")
+    serving_dir: str = _flag(str(configs.SERVING_DIR), "where blessed models are pushed: <dir>/<name>/<version>/")
+    schema_file: str | None = _flag(  # None: by the data and inputs (settle())
+        None, "curated schema (pbtxt); default schema/schema.pbtxt, schema/photometric_schema.pbtxt with --inputs "
+              "photometric, schema/image_schema.pbtxt for image-only records from `python -m ingest cutouts`")
+    model: str = _flag(configs.MODEL_KIND, "which network: both modalities, or one", choices=MODEL_KINDS)
+    inputs: str = _flag(
+        configs.INPUTS, "spectroscopic: magnitudes + spectroscopic redshift + cutout (only objects that already have "
+                        "a spectrum, hence a class); photometric: magnitudes + cutout, no redshift, for objects "
+                        "without a spectrum (records may lack the redshift)", choices=tuple(c.INPUTS))
+    epochs: int | None = _flag(
+        None, f"default {configs.EPOCHS}; {configs.ENCODER_EPOCHS} for image-only records (the encoder)", type=int)
+    seed: int = _flag(configs.TRAIN_SEED, "training seed", type=int)
+    image_encoder: str | None = _flag(
+        None, "start the image branch from this image model: a SavedModel, or a serving folder whose latest version "
+              f"is taken (`make encoder` pushes to outputs/real/serving/{configs.ENCODER_MODEL_NAME}), or a gs:// "
+              "URI of a pushed version; frozen unless --fine-tune-encoder", metavar="SAVED_MODEL")
+    fine_tune_encoder: bool = _flag(False, "train the imported encoder's weights too")
+    serving_model_name: str | None = _flag(
+        None, f"push to <serving-dir>/<name>/<version>/; default {configs.MODEL_NAME} "
+              f"({configs.MODEL_NAMES[c.PHOTOMETRIC]} with --inputs photometric), {configs.ENCODER_MODEL_NAME} "
+              "for image-only records")
+    decode_images_in_transform: bool = _flag(
+        configs.DECODE_IMAGES_IN_TRANSFORM, "materialize float pixels in Transform instead of decoding JPEGs while "
+                                            "training")
+    accuracy_floor: float | None = _flag(
+        None, f"default {configs.ACCURACY_FLOOR}; {configs.ENCODER_ACCURACY_FLOOR} for image-only records", type=float)
+    class_recall_floor: float | None = _flag(
+        None, "every class's argmax recall must reach this, QSO included; default "
+              f"{configs.CLASS_RECALL_FLOOR}, {configs.ENCODER_CLASS_RECALL_FLOOR} for image-only records", type=float)
+    max_accuracy_drop: float = _flag(
+        configs.MAX_ACCURACY_DROP, "largest allowed accuracy drop against the latest older blessed model", type=float)
+    max_qso_recall_drop: float = _flag(
+        configs.MAX_QSO_RECALL_DROP, "largest allowed QSO recall drop against that baseline", type=float)
+    drift: str = _flag(configs.DRIFT_MODE, "when the data drifted from the data behind the latest blessed model: name "
+                                           "it in the summary and report (warn), or stop before Transform (halt)",
+                       choices=DRIFT_MODES)
+    drift_thresholds: dict[str, float] = field(default_factory=lambda: dict(configs.DRIFT_THRESHOLDS))  # no flag
+    enable_cache: bool = _flag(True, "re-run every component", flag="--no-cache")
+    settled: bool = field(default=False, init=False, repr=False)  # settle() has filled the data's defaults
 
     @classmethod
     def from_namespace(cls, ns: Any) -> RunConfig:
         """From an argparse Namespace whose dests match the field names (extra flags are ignored)."""
-        names = {f.name for f in dataclasses.fields(cls)}
+        names = {f.name for f in dataclasses.fields(cls) if f.init}
         return cls(**{k: v for k, v in vars(ns).items() if k in names})
 
 
+def add_run_arguments(p: argparse.ArgumentParser, required: tuple[str, ...] = ()) -> None:
+    """Every RunConfig field with a help text as a flag, with RunConfig's default; `required`: fields a runner
+    cannot default (a cluster has no local data folder)."""
+    g = p.add_argument_group("the pipeline (pipeline/assemble.py RunConfig)")
+    for f in dataclasses.fields(RunConfig):
+        if "help" not in f.metadata:
+            continue
+        kw = {k: v for k, v in f.metadata.items() if k != "flag"}
+        flag = f.metadata.get("flag", "--" + f.name.replace("_", "-"))
+        if isinstance(f.default, bool):
+            kw["action"] = "store_false" if f.default else "store_true"
+        if f.name in required:
+            g.add_argument(flag, dest=f.name, required=True, **kw)
+        else:
+            g.add_argument(flag, dest=f.name, default=f.default, **kw)
+
+
+class ConfigError(ValueError):
+    """Settings that cannot make a run; the message says which flag and why."""
+
+
 def settle(cfg: RunConfig) -> RunConfig:
-    """Fills what depends on the data: image-only records get the encoder's schema, gate, schedule and name.
+    """Checks the settings against each other and the data, and fills what depends on the data: image-only records
+    get the encoder's schema, gate, schedule and name. Once per RunConfig: assemble() settles what is not yet.
 
     Remote records (gs://) are not opened while the pipeline is assembled, where a compiling machine may have no
     access to them: there `--model image` says the records are image-only."""
+    if cfg.settled:
+        return cfg
+    for name, allowed in (("model", MODEL_KINDS), ("inputs", tuple(c.INPUTS)), ("drift", DRIFT_MODES)):
+        if getattr(cfg, name) not in allowed:
+            raise ConfigError(f"--{name} must be one of {list(allowed)}, got {getattr(cfg, name)!r}")
     image_only = cfg.model == "image" if "://" in cfg.data_dir else is_image_only(cfg.data_dir)
-    if cfg.inputs not in c.INPUTS:
-        raise ValueError(f"inputs must be one of {list(c.INPUTS)}, got {cfg.inputs!r}")
+    if image_only and cfg.model != "image":
+        raise ConfigError(f"{cfg.data_dir} holds labelled cutouts without photometry; train them with --model image")
     if cfg.schema_file is None:
         cfg.schema_file = str(configs.IMAGE_SCHEMA_FILE if image_only else configs.PHOTOMETRIC_SCHEMA_FILE
                               if cfg.inputs == c.PHOTOMETRIC else configs.SCHEMA_FILE)
@@ -68,7 +127,11 @@ def settle(cfg: RunConfig) -> RunConfig:
         if getattr(cfg, name) is None:
             setattr(cfg, name, value)
     if cfg.image_encoder and "://" not in cfg.image_encoder:
-        cfg.image_encoder = resolve_encoder(cfg.image_encoder)
+        try:
+            cfg.image_encoder = resolve_encoder(cfg.image_encoder)
+        except FileNotFoundError as e:
+            raise ConfigError(f"--image-encoder: {e}") from None
+    cfg.settled = True
     return cfg
 
 

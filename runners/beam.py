@@ -6,7 +6,7 @@ run. Workers outside this process import this package (Transform's
 preprocessing_fn and the Trainer's run_fn are dotted paths), so every remote
 engine needs it installed: a container image built from the Dockerfile
 (`--sdk-container-image`), or a built wheel (`--extra-package`). They also need
-pipeline.WORKER_ENV, which the image sets; an external worker pool must be
+runtime_env.WORKER_ENV, which the image sets; an external worker pool must be
 started with it.
 """
 
@@ -75,7 +75,7 @@ def _environment(opts: BeamOptions) -> list[str]:
     if opts.sdk_container_image:
         return ["--environment_type=DOCKER", f"--environment_config={opts.sdk_container_image}"]
     raise MissingOption(f"--runner {opts.runner} needs --worker-pool (an external SDK worker pool started with "
-                        "pipeline.WORKER_ENV) or --sdk-container-image (the Dockerfile's image)")
+                        "runtime_env.WORKER_ENV) or --sdk-container-image (the Dockerfile's image)")
 
 
 def beam_args(opts: BeamOptions) -> list[str]:
@@ -103,7 +103,7 @@ def beam_args(opts: BeamOptions) -> list[str]:
             package = [f"--extra_package={opts.extra_package}"]
         else:
             raise MissingOption("--runner dataflow needs --sdk-container-image (the Dockerfile's image, which also "
-                                "sets pipeline.WORKER_ENV) or --extra-package (this package built as a wheel)")
+                                "sets runtime_env.WORKER_ENV) or --extra-package (this package built as a wheel)")
         return ["--runner=DataflowRunner", f"--project={opts.project}", f"--region={opts.region}",
                 f"--temp_location={opts.temp_location}", "--experiments=use_runner_v2", *package,
                 *([f"--max_num_workers={opts.max_num_workers}"] if opts.max_num_workers else [])]

@@ -17,10 +17,10 @@ import argparse
 import os
 import sys
 
-import pipeline  # noqa: F401 - the process environment before TensorFlow loads
-from ingest import contract as c
+import runtime_env  # noqa: F401 - the process environment, before TensorFlow loads
+
 from pipeline import configs
-from pipeline.assemble import RunConfig, assemble, settle
+from pipeline.assemble import ConfigError, RunConfig, add_run_arguments, assemble, settle
 from runners import beam
 
 # Where the Dockerfile puts this repository inside the image: the schema is read from there at run time.
@@ -47,24 +47,17 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--image", required=True, help="the pipeline image (Dockerfile), pushed to a registry")
     p.add_argument("--output", default="sdss_pipeline.json")
-    p.add_argument("--data-dir", required=True, help="records, e.g. gs://BUCKET/data")
-    p.add_argument("--pipeline-root", required=True, help="e.g. gs://BUCKET/root")
-    p.add_argument("--serving-dir", required=True, help="where blessed models are pushed, e.g. gs://BUCKET/serving")
-    p.add_argument("--schema-file", default=None, help="local copy of the schema the image carries (hashed here)")
-    p.add_argument("--model", choices=("fusion", "tabular", "image"), default=configs.MODEL_KIND)
-    p.add_argument("--inputs", choices=tuple(c.INPUTS), default=configs.INPUTS,
-                   help="photometric: no redshift (objects without a spectrum); see run_local.py --help")
-    p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--image-encoder", default=None, help="gs:// URI of a pushed encoder version")
-    p.add_argument("--drift", choices=("warn", "halt"), default=configs.DRIFT_MODE)
+    # On a cluster, data, root and serving folder are gs:// (or another remote store): no local default fits.
+    # --schema-file names the local copy of the schema the image carries (hashed here).
+    add_run_arguments(p, required=("data_dir", "pipeline_root", "serving_dir"))
     beam.add_arguments(p)
     args = p.parse_args(argv)
     try:
+        cfg = settle(RunConfig.from_namespace(args))
         beam_args = beam.beam_args(beam.from_namespace(args))
-    except beam.MissingOption as e:
+    except (ConfigError, beam.MissingOption) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    cfg = RunConfig.from_namespace(args)
     print(f"compiled: {compile_spec(cfg, args.image, args.output, beam_args)}")
     return 0
 

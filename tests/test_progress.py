@@ -1,7 +1,7 @@
 import io
 import logging
 
-from pipeline.progress import ProgressHandler
+from runners.local.progress import ProgressHandler
 
 
 def _log(handler, msg, *args):

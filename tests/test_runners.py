@@ -3,10 +3,11 @@
 import json
 import re
 
+import runtime_env
+
 import pytest
 from google.protobuf import json_format
 
-import pipeline
 from pipeline.assemble import RunConfig
 from pipeline.configs import REPO_ROOT
 from runners import beam, kubeflow_v2
@@ -99,7 +100,7 @@ def test_kubeflow_v2_spec_has_every_component_on_the_image_with_dataflow_args(tm
 def test_the_image_sets_the_worker_environment_and_installs_the_pinned_set():
     dockerfile = (REPO_ROOT / "Dockerfile").read_text()
     assert re.search(r"^FROM python:3\.10", dockerfile, re.M)
-    for name, value in pipeline.WORKER_ENV.items():
+    for name, value in runtime_env.WORKER_ENV.items():
         assert re.search(rf"^ENV .*\b{name}={value}\b", dockerfile, re.M), name
     assert f"WORKDIR {kubeflow_v2.IMAGE_REPO_ROOT}" in dockerfile
     assert "pip install --no-cache-dir -r requirements.lock" in dockerfile
@@ -165,3 +166,91 @@ def test_the_commands_the_compiled_spec_runs_exist_in_this_environment(tmp_path)
         if "--executor_class_path" in args:
             module, _, cls = args[args.index("--executor_class_path") + 1].rpartition(".")
             assert hasattr(importlib.import_module(module), cls), module
+
+
+def _help(main, capsys) -> str:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    return capsys.readouterr().out
+
+
+def test_every_runner_takes_every_run_setting_with_one_default(capsys):
+    """The flags come from RunConfig: a setting added there reaches the local run and the Vertex compile alike."""
+    import dataclasses
+
+    from runners.local import parse_args
+
+    flags = [f.metadata.get("flag", "--" + f.name.replace("_", "-")) for f in dataclasses.fields(RunConfig)
+             if "help" in f.metadata]
+    assert {"--data-dir", "--model", "--inputs", "--seed", "--accuracy-floor", "--class-recall-floor",
+            "--max-accuracy-drop", "--max-qso-recall-drop", "--drift", "--no-cache", "--image-encoder"} <= set(flags)
+    from runners.local import main as local_main
+
+    for text in (_help(local_main, capsys), _help(kubeflow_v2.main, capsys)):
+        missing = [flag for flag in flags if f"{flag} " not in text and f"{flag}\n" not in text]
+        assert not missing, missing
+    assert "{fusion,tabular,image}" in _help(kubeflow_v2.main, capsys)  # trainer/features.MODEL_KINDS
+    # Unset flags give RunConfig's own defaults; --no-cache turns enable_cache off.
+    defaults = RunConfig.from_namespace(parse_args([]))
+    assert dataclasses.asdict(defaults) == dataclasses.asdict(RunConfig())
+    assert RunConfig.from_namespace(parse_args(["--no-cache"])).enable_cache is False
+
+
+@pytest.mark.parametrize("runner", ["local", "kubeflow_v2"])
+def test_image_only_records_need_model_image_in_every_runner(runner, tmp_path, capsys):
+    from ingest.provenance import IMPORT_SUMMARY, LABELLED_CUTOUTS
+    from runners.local import main as local_main
+
+    data = tmp_path / "cutouts"
+    (data / "train").mkdir(parents=True)
+    (data / "train" / "part-00000.tfrecord.gz").write_bytes(b"")
+    (data / IMPORT_SUMMARY).write_text(json.dumps({"kind": LABELLED_CUTOUTS}))
+    if runner == "local":
+        code = local_main(["--data-dir", str(data), "--metadata-path", str(tmp_path / "m.sqlite")])
+    else:
+        code = kubeflow_v2.main(["--image", IMAGE, "--data-dir", str(data), "--pipeline-root", "gs://b/root",
+                                 "--serving-dir", "gs://b/serving", "--output", str(tmp_path / "spec.json")])
+    assert code == 2
+    assert f"error: {data} holds labelled cutouts without photometry; train them with --model image" in (
+        capsys.readouterr().err)
+    assert not (tmp_path / "spec.json").exists() and not (tmp_path / "m.sqlite").exists()
+
+
+def test_settle_fills_the_encoder_defaults_once(tmp_path, monkeypatch):
+    from ingest.provenance import IMPORT_SUMMARY, LABELLED_CUTOUTS
+    from pipeline import assemble, configs
+
+    (tmp_path / IMPORT_SUMMARY).write_text(json.dumps({"kind": LABELLED_CUTOUTS}))
+    cfg = assemble.settle(RunConfig(data_dir=str(tmp_path), model="image"))
+    assert (cfg.schema_file, cfg.epochs, cfg.accuracy_floor, cfg.serving_model_name) == (
+        str(configs.IMAGE_SCHEMA_FILE), configs.ENCODER_EPOCHS, configs.ENCODER_ACCURACY_FLOOR,
+        configs.ENCODER_MODEL_NAME)
+    monkeypatch.setattr(assemble, "is_image_only", lambda _: pytest.fail("settled twice"))
+    assert assemble.settle(cfg) is cfg
+    with pytest.raises(assemble.ConfigError, match=r"--inputs must be one of \['spectroscopic', 'photometric'\]"):
+        assemble.settle(RunConfig(data_dir="gs://b/data", inputs="spectral"))
+
+
+def test_a_vertex_compile_sets_the_gate_floors_seed_and_cache(tmp_path):
+    def compile_with(*flags: str) -> dict:
+        out = tmp_path / "spec.json"
+        assert kubeflow_v2.main(["--image", IMAGE, "--data-dir", "gs://b/data", "--pipeline-root", "gs://b/root",
+                                 "--serving-dir", "gs://b/serving", "--output", str(out), *flags]) == 0
+        return json.loads(out.read_text())["pipelineSpec"]["root"]["dag"]["tasks"]
+
+    def param(task: dict, name: str) -> str:
+        return task["inputs"]["parameters"][name]["runtimeValue"]["constantValue"]["stringValue"]
+
+    tasks = compile_with("--accuracy-floor", "0.93", "--class-recall-floor", "0.81", "--max-accuracy-drop", "0.02",
+                         "--max-qso-recall-drop", "0.04", "--seed", "7", "--no-cache")
+    metrics = json.loads(param(tasks["Evaluator"], "eval_config"))["metrics_specs"][0]["metrics"]
+    gate = next(m for m in metrics if m["class_name"] == "SparseCategoricalAccuracy")["per_slice_thresholds"]
+    by_slice = {json.dumps(t["slicing_specs"][0], sort_keys=True): t["threshold"] for t in gate}
+    assert by_slice["{}"]["value_threshold"]["lower_bound"] == 0.93
+    assert by_slice["{}"]["change_threshold"]["absolute"] == -0.02
+    for name in ("GALAXY", "STAR", "QSO"):
+        assert by_slice[json.dumps({"feature_values": {"class": name}})]["value_threshold"]["lower_bound"] == 0.81
+    assert by_slice[json.dumps({"feature_values": {"class": "QSO"}})]["change_threshold"]["absolute"] == -0.04
+    assert json.loads(param(tasks["Trainer"], "custom_config"))["seed"] == 7
+    assert not any(t.get("cachingOptions", {}).get("enableCache") for t in tasks.values())
+    assert compile_with()["Trainer"]["cachingOptions"] == {"enableCache": True}

@@ -20,60 +20,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-import pipeline  # noqa: F401 - the process environment, before TensorFlow loads
-from ingest import contract as c
-from ingest.provenance import IMPORT_SUMMARY, SIMULATED_MARKER, is_image_only, is_recorded
-from pipeline import configs
-from pipeline.assemble import RunConfig, assemble, settle
-from runners import beam
+import runtime_env  # noqa: F401 - the process environment, before TensorFlow loads
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+from ingest.provenance import IMPORT_SUMMARY, SIMULATED_MARKER, is_recorded
+from pipeline import configs
+from pipeline.assemble import ConfigError, RunConfig, add_run_arguments, assemble, settle
+from runners import beam
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python pipeline/run_local.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data-dir", default=str(configs.DATA_DIR), help="records: <dir>/{train,eval}/*.tfrecord.gz")
-    p.add_argument("--pipeline-root", default=str(configs.PIPELINE_ROOT))
     p.add_argument("--metadata-path", default=str(configs.METADATA_PATH),
                    help="MLMD SQLite file, or a .pbtxt ConnectionConfig (e.g. MySQL)")
-    p.add_argument("--serving-dir", default=str(configs.SERVING_DIR))
     p.add_argument("--log-file", default=str(configs.LOG_FILE))
-    p.add_argument("--schema-file", default=None,
-                   help="curated schema (pbtxt); default schema/schema.pbtxt, or schema/image_schema.pbtxt for "
-                        "image-only records from `python -m ingest cutouts`")
-    p.add_argument("--epochs", type=int, default=None,
-                   help=f"default {configs.EPOCHS}; {configs.ENCODER_EPOCHS} for image-only records (the encoder)")
-    p.add_argument("--model", choices=("fusion", "tabular", "image"), default=configs.MODEL_KIND)
-    p.add_argument("--inputs", choices=tuple(c.INPUTS), default=configs.INPUTS,
-                   help="spectroscopic: magnitudes + spectroscopic redshift + cutout (only objects that already have "
-                        "a spectrum, hence a class); photometric: magnitudes + cutout, no redshift, for objects "
-                        "without a spectrum (records may lack the redshift; schema/photometric_schema.pbtxt)")
-    p.add_argument("--seed", type=int, default=configs.TRAIN_SEED)
-    p.add_argument("--image-encoder", default=None, metavar="SAVED_MODEL",
-                   help="start the image branch from this image model: a SavedModel, or a serving folder whose "
-                        "latest version is taken (`make encoder` pushes to outputs/real/serving/"
-                        f"{configs.ENCODER_MODEL_NAME}); frozen unless --fine-tune-encoder")
-    p.add_argument("--fine-tune-encoder", action="store_true", help="train the imported encoder's weights too")
-    p.add_argument("--serving-model-name", default=None,
-                   help=f"push to <serving-dir>/<name>/<version>/; default {configs.MODEL_NAME} "
-                        f"({configs.MODEL_NAMES[c.PHOTOMETRIC]} with --inputs photometric), "
-                        f"{configs.ENCODER_MODEL_NAME} for image-only records")
-    p.add_argument("--decode-images-in-transform", action="store_true",
-                   help="materialize float pixels in Transform instead of decoding JPEGs while training")
-    p.add_argument("--accuracy-floor", type=float, default=None,
-                   help=f"default {configs.ACCURACY_FLOOR}; {configs.ENCODER_ACCURACY_FLOOR} for image-only records")
-    p.add_argument("--class-recall-floor", type=float, default=None,
-                   help="every class's argmax recall must reach this, QSO included; default "
-                        f"{configs.CLASS_RECALL_FLOOR}, {configs.ENCODER_CLASS_RECALL_FLOOR} for image-only records")
-    p.add_argument("--max-accuracy-drop", type=float, default=configs.MAX_ACCURACY_DROP,
-                   help="largest allowed accuracy drop against the latest older blessed model")
-    p.add_argument("--max-qso-recall-drop", type=float, default=configs.MAX_QSO_RECALL_DROP,
-                   help="largest allowed QSO recall drop against that baseline")
-    p.add_argument("--drift", choices=("warn", "halt"), default=configs.DRIFT_MODE,
-                   help="when the data drifted from the data behind the latest blessed model: name it in the "
-                        "summary and report (warn), or stop before Transform (halt)")
-    p.add_argument("--no-cache", action="store_true", help="re-run every component")
+    add_run_arguments(p)
     beam.add_arguments(p)
     return p.parse_args(argv)
 
@@ -108,26 +69,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no records under {args.data_dir}/train/; build them with `make data` or "
               f"`python -m ingest simulate --out {args.data_dir}`", file=sys.stderr)
         return 2
-    if is_image_only(args.data_dir) and args.model != "image":
-        print(f"error: {args.data_dir} holds labelled cutouts without photometry; train them with --model image",
-              file=sys.stderr)
-        return 2
-    cfg = RunConfig.from_namespace(args)
-    cfg.enable_cache = not args.no_cache
     try:
-        settle(cfg)
+        cfg = settle(RunConfig.from_namespace(args))
         beam_pipeline_args = beam.beam_args(beam.from_namespace(args))
-    except FileNotFoundError as e:
-        print(f"error: --image-encoder: {e}", file=sys.stderr)
-        return 2
-    except beam.MissingOption as e:
+    except (ConfigError, beam.MissingOption) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     t0 = time.monotonic()
     inputs = "image" if args.model == "image" else args.inputs
     print(f"pipeline {configs.PIPELINE_NAME}: data {args.data_dir}, model {args.model}, inputs {inputs}, "
           f"logs {args.log_file}")
-    from pipeline.run_lock import RunInProgress, exclusive_run
+    from runners.local.run_lock import RunInProgress, exclusive_run
 
     try:
         with exclusive_run(args.metadata_path, args.pipeline_root):
@@ -151,7 +103,7 @@ def _run(args: argparse.Namespace, cfg: RunConfig, beam_pipeline_args: list[str]
             phases[name] = now - mark
             mark = now
 
-        from pipeline import preflight  # imports TensorFlow, whose start-up chatter goes to the log file
+        from runners.local import preflight  # imports TensorFlow, whose start-up chatter goes to the log file
 
         lap("import TensorFlow")
         try:
@@ -172,8 +124,8 @@ def _run(args: argparse.Namespace, cfg: RunConfig, beam_pipeline_args: list[str]
 
         from ingest.provenance import describe as data_provenance
         from pipeline import metadata as md
-        from pipeline.progress import ProgressHandler
-        from pipeline.report import run_summary
+        from runners.local.progress import ProgressHandler
+        from runners.local.summary import run_summary
         from trainer.autograph_rules import skip_tf_keras
 
         lap("import TFX")
