@@ -9,7 +9,7 @@ whose message names each feature and what is wrong with it.
 import os
 
 from tensorflow_data_validation.utils.anomalies_util import load_anomalies_binary
-from tfx.dsl.component.experimental.annotations import InputArtifact
+from tfx.dsl.component.experimental.annotations import InputArtifact, Parameter
 from tfx.dsl.component.experimental.decorators import component
 from tfx.types import artifact_utils, standard_artifacts
 
@@ -38,9 +38,11 @@ def describe(anomalies_uri: str, split_names: list[str]) -> list[str]:
 @component
 def AnomaliesGate(
     anomalies: InputArtifact[standard_artifacts.ExampleAnomalies],
+    schema_file: Parameter[str],
 ) -> None:
+    """`schema_file`: the curated schema the data was validated against, named in the error."""
     splits = artifact_utils.decode_split_names(anomalies.split_names)
     problems = describe(anomalies.uri, splits)
     if problems:
-        raise DataAnomaliesError("data does not match schema/schema.pbtxt, stopping before Transform:\n  "
+        raise DataAnomaliesError(f"data does not match {schema_file}, stopping before Transform:\n  "
                                  + "\n  ".join(problems))

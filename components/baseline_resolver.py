@@ -14,6 +14,7 @@ from tfx import types
 from tfx.dsl.components.common import resolver
 from tfx.utils import path_utils
 
+from components.blessings import blessed_models
 from evaluation import model_info
 
 CANDIDATE = "candidate"
@@ -31,8 +32,7 @@ class OlderBlessedModelStrategy(resolver.ResolverStrategy):
                           ) -> dict[str, list[types.Artifact]] | None:
         candidates = input_dict.get(CANDIDATE, [])
         newest_allowed = min((a.id for a in candidates), default=None)
-        blessed = {b.get_int_custom_property("current_model_id"): b for b in input_dict.get(BLESSING, [])
-                   if b.get_int_custom_property("blessed") == 1}
+        blessed = blessed_models(input_dict.get(BLESSING, []))
         result: dict[str, list[types.Artifact]] = {CANDIDATE: candidates, MODEL: [], BLESSING: []}
         inputs = _inputs(candidates[0]) if candidates else None
         for model in sorted(input_dict.get(MODEL, []), key=lambda a: a.id, reverse=True):

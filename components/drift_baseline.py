@@ -13,6 +13,8 @@ from ml_metadata.proto import metadata_store_pb2
 from tfx import types
 from tfx.dsl.components.common import resolver
 
+from components.blessings import blessed_models
+
 CURRENT = "current"
 STATISTICS = "statistics"
 MODEL = "model"
@@ -50,8 +52,7 @@ class TrainingDataStatisticsStrategy(resolver.ResolverStrategy):
     def resolve_artifacts(self, store, input_dict: dict[str, list[types.Artifact]]
                           ) -> dict[str, list[types.Artifact]] | None:
         current = {a.id for a in input_dict.get(CURRENT, [])}
-        blessed = {b.get_int_custom_property("current_model_id") for b in input_dict.get(BLESSING, [])
-                   if b.get_int_custom_property("blessed") == 1}
+        blessed = blessed_models(input_dict.get(BLESSING, []))
         models = sorted((m for m in input_dict.get(MODEL, []) if m.id in blessed), key=lambda m: m.id)
         # Every input key must be in the result; the model and blessing channels are only the way to find it.
         result: dict[str, list[types.Artifact]] = {CURRENT: input_dict.get(CURRENT, []), STATISTICS: [],

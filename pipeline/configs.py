@@ -35,7 +35,8 @@ CODE_FOR: dict[str, tuple[Path, ...]] = {
     "report": (REPO_ROOT / "evaluation", REPO_ROOT / "components" / "evaluation_report.py",
                REPO_ROOT / "ingest" / "provenance.py", _CONTRACT),
     "push": (REPO_ROOT / "components" / "atomic_pusher.py",),
-    "drift": (REPO_ROOT / "components" / "drift.py", REPO_ROOT / "components" / "drift_baseline.py", _CONTRACT),
+    "drift": (REPO_ROOT / "components" / "drift.py", REPO_ROOT / "components" / "drift_baseline.py",
+              REPO_ROOT / "components" / "blessings.py", _CONTRACT),
 }
 
 # Built-in dataset (simulated from real SDSS DR14 statistics).

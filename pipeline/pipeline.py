@@ -80,7 +80,7 @@ def create_pipeline(
         statistics=statistics_gen.outputs["statistics"], schema=schema_importer.outputs["schema"])
 
     # Fails the run, naming each anomaly, before anything trains on bad data.
-    anomalies_gate = AnomaliesGate(anomalies=example_validator.outputs["anomalies"])
+    anomalies_gate = AnomaliesGate(anomalies=example_validator.outputs["anomalies"], schema_file=schema_file)
 
     # Finds the statistics of the data behind the latest blessed model (none before the first blessing).
     drift_baseline = None
