@@ -11,7 +11,7 @@ FROM apache/beam_python3.10_sdk:2.74.0 AS beam
 
 FROM python:3.10-slim
 COPY --from=beam /opt/apache/beam /opt/apache/beam
-# pipeline.WORKER_ENV: Transform and TFMA need Keras 2 in every process, workers included.
+# runtime_env.WORKER_ENV: Transform and TFMA need Keras 2 in every process, workers included.
 ENV TF_USE_LEGACY_KERAS=1 \
     TF_CPP_MIN_LOG_LEVEL=2 \
     PYTHONUNBUFFERED=1

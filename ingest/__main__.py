@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable
 from typing import Any
 
-import pipeline  # noqa: F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
+import runtime_env  # noqa: F401 - the process environment, before TensorFlow loads
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from ingest import contract as c  # noqa: E402
-from ingest.cutout import SKYSERVER_SCALE_ARCSEC  # noqa: E402
+from ingest import contract as c
+from ingest.cutout import SKYSERVER_SCALE_ARCSEC
 
 
 def _report(run: Callable[[], Any]) -> int:

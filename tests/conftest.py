@@ -1,14 +1,10 @@
 """Test set-up: legacy Keras before TensorFlow loads, and small shared datasets built once per session."""
 
-import os
+from pathlib import Path
 
-import pipeline  # noqa: F401 - sets pipeline.WORKER_ENV (TF_USE_LEGACY_KERAS) before any TensorFlow import
+import runtime_env  # noqa: F401 - the process environment, before TensorFlow loads
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from pathlib import Path  # noqa: E402
-
-import pytest  # noqa: E402
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 DR14_CSV = REPO.parent / "shared" / "data" / "sdss_dr14_10k.csv"

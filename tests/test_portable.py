@@ -20,7 +20,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def beam_services(tmp_path_factory):
     """(job endpoint, worker pool endpoint, log dir), started as benchmarks/portable.py starts them: workers get
-    the venv's python first on PATH and pipeline.WORKER_ENV, since they inherit nothing from the driver."""
+    the venv's python first on PATH and runtime_env.WORKER_ENV, since they inherit nothing from the driver."""
     logs = tmp_path_factory.mktemp("beam_services")
     job, pool, procs = start_services(logs)
     try:
