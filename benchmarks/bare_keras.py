@@ -4,7 +4,9 @@
 
 Same records, same model builder (trainer/model.py), same epochs, early
 stopping, class weights and batch size as the Trainer; features are z-scored
-with numpy on the train split. It saves a SavedModel as the Trainer does. It
+with numpy on the train split, as trainer/transform.py does it (a test holds
+the two together: the studies that chose the Trainer's defaults train
+through this copy). It saves a SavedModel as the Trainer does. It
 does not validate data, keep lineage, evaluate per class or gate anything:
 that difference is what benchmarks/cost.py prices.
 """
@@ -12,24 +14,25 @@ that difference is what benchmarks/cost.py prices.
 from __future__ import annotations
 
 import argparse
-import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import runtime_env  # noqa: F401 - the process environment, before TensorFlow loads
 
-import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
-from ingest import contract as c  # noqa: E402
-from ingest import records  # noqa: E402
-from pipeline import configs  # noqa: E402
-from trainer import features as f  # noqa: E402
-from trainer import model as model_lib  # noqa: E402
-from trainer.image_ops import to_pixels  # noqa: E402
-from trainer.model import BATCH_SIZE  # noqa: E402
+import numpy as np
+import tensorflow as tf
+
+from ingest import contract as c
+from ingest import records
+from pipeline import configs
+from trainer import features as f
+from trainer import model as model_lib
+from trainer.image_ops import to_pixels
+from trainer.model import BATCH_SIZE
 
 
-def tabular(objs: list[records.SkyObject]) -> np.ndarray:
-    """Columns in f.TABULAR_XF order: u g r i z redshift, then the colours."""
+def columns(objs: list[records.SkyObject]) -> np.ndarray:
+    """The MLP's columns before any scaling, in f.TABULAR_XF order: u g r i z redshift, then the colours.
+
+    (benchmarks/quality.tree_features is another thing: the raw contract features the scikit-learn trees get.)"""
     raw = [[o.mags[b] for b in c.BANDS] + [o.redshift] for o in objs]
     cols = np.array(raw, np.float32)
     colours = [cols[:, c.BANDS.index(a)] - cols[:, c.BANDS.index(b)] for a, b in f.COLOURS]
@@ -37,11 +40,17 @@ def tabular(objs: list[records.SkyObject]) -> np.ndarray:
 
 
 def scaled_inputs(objs: list[records.SkyObject]) -> np.ndarray:
-    """What Transform feeds the MLP before z-scoring: tabular(), redshift through asinh (trainer/features.py)."""
-    x = tabular(objs)
+    """What Transform feeds the MLP before z-scoring: columns(), redshift through asinh (trainer/features.py)."""
+    x = columns(objs)
     k = c.TABULAR_FEATURES.index(c.REDSHIFT)
     x[:, k] = np.arcsinh(x[:, k] / f.REDSHIFT_SOFTENING)
     return x
+
+
+def fit_scaling(x_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Transform's tft.scale_to_z_score statistics from the train rows: mean and population std (+1e-6, so a
+    constant column stays finite). tests/test_transform.py holds this copy to the real Transform."""
+    return x_train.mean(axis=0), x_train.std(axis=0) + 1e-6
 
 
 def class_weights(label_ids) -> dict[int, float]:
@@ -79,8 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     tf.keras.utils.set_random_seed(args.seed)
     train, val = (list(records.read_split(args.data_dir, s)) for s in c.PIPELINE_SPLITS)
-    x = scaled_inputs(train)
-    mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
+    mean, std = fit_scaling(scaled_inputs(train))
     weights = class_weights([c.CLASS_NAMES.index(o.label) for o in train])
     model = model_lib.build(args.model, configs.LEARNING_RATE)
     history = model.fit(

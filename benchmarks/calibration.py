@@ -5,15 +5,14 @@
 
 from __future__ import annotations
 
-import argparse
+import runtime_env  # noqa: F401 - the process environment, before TensorFlow loads
 
 import numpy as np
 import pandas as pd
 
-import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
-from benchmarks.common import header, write_section  # noqa: E402
-from ingest import contract as c  # noqa: E402
-from ingest import photometry  # noqa: E402
+from benchmarks.common import header, parse, parser, publish
+from ingest import contract as c
+from ingest import photometry
 
 COLUMNS = (*c.BANDS, c.REDSHIFT)
 
@@ -22,12 +21,12 @@ def _mean_std(x: np.ndarray, digits: int) -> str:
     return f"{x.mean():.{digits}f} ± {x.std():.{digits}f}"
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__)
+def main(argv: list[str] | None = None) -> str:
+    p = parser(__file__, __doc__)
     p.add_argument("--csv", default="../shared/data/sdss_dr14_10k.csv")
     p.add_argument("--n", type=int, default=20_000, help="simulated objects per class")
     p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args(argv)
+    args = parse(p, argv)
     real = pd.read_csv(args.csv)
     rng = np.random.default_rng(args.seed)
     rows = []
@@ -42,13 +41,12 @@ def main(argv: list[str] | None = None) -> None:
         diff = np.abs(sim[:, :5].mean(axis=0) - ref[:, :5].mean(axis=0))
         worst = max(worst, float(diff.max()))
         rows.append(f"| {name} | abs. mean diff | " + " | ".join(f"{d:.3f}" for d in diff) + " | |")
-    body = (header(f"python -m benchmarks.calibration --n {args.n}")
+    body = (header(args.command)
             + f"\nMean ± std per class, all {len(real)} DR14 rows (dirt included) against {args.n} simulated objects "
             f"per class. Largest band-mean difference: {worst:.3f} mag (target < 0.1).\n\n"
             "| class | source | " + " | ".join(COLUMNS) + " |\n|---|---|" + "---|" * len(COLUMNS) + "\n"
             + "\n".join(rows) + "\n")
-    print(body)
-    write_section("Simulator calibration against SDSS DR14", body)
+    return publish("Simulator calibration against SDSS DR14", body, args)
 
 
 if __name__ == "__main__":

@@ -11,17 +11,15 @@ in-process Beam runner, timed from outside (wall, CPU, peak RSS of the whole pro
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
-from benchmarks.common import header, invoked, publish, timed  # noqa: E402
-from ingest import contract as c  # noqa: E402
+import runtime_env  # noqa: F401 - the process environment, before TensorFlow loads
+
+from benchmarks.common import header, parse, parser, publish, timed
+from ingest import contract as c
 
 TITLE = "Catalogue classification at scale"
 SHARD = 100_000
@@ -84,12 +82,11 @@ def on_paper(per_object_cpu_s: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> str:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = parser(__file__, __doc__)
     p.add_argument("--model-dir", required=True, help="a pushed model version (a photometric one needs no redshift)")
     p.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     p.add_argument("--pool", type=int, default=3000, help="objects whose cutouts are rendered (and reused)")
-    p.add_argument("--no-write", action="store_true")
-    args = p.parse_args(argv)
+    args = parse(p, argv)
     from evaluation import model_info
 
     rows = []
@@ -104,7 +101,7 @@ def main(argv: list[str] | None = None) -> str:
                          for r in rows) + "\n")
     largest = rows[-1]
     per_object = largest["cpu_s"] / largest["n"]
-    body = (header(invoked("benchmarks.catalog", argv))
+    body = (header(args.command)
             + f"- model: {model_info.describe(model_info.load(args.model_dir))}\n\n"
             "SIMULATED objects (photometry from the DR14-calibrated model; cutouts rendered for a pool of "
             f"{args.pool} and reused within each class), no redshift, no class; one `sdss-classify-catalog "
@@ -116,7 +113,7 @@ def main(argv: list[str] | None = None) -> str:
             f"start-up included), at Dataflow list prices assumed at ${VCPU_HOUR_USD}/vCPU-hour and "
             f"${GB_HOUR_USD}/GB-hour with {GB_PER_VCPU} GB per vCPU (n1-standard); not measured there, and "
             "without Dataflow's own overhead, reading from GCS, or shuffle:\n\n" + on_paper(per_object))
-    return publish(TITLE, body, write=not args.no_write)
+    return publish(TITLE, body, args)
 
 
 if __name__ == "__main__":

@@ -14,20 +14,18 @@ square root ~2.6.
 
 from __future__ import annotations
 
-import argparse
 import math
-import os
 import tempfile
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-import numpy as np  # noqa: E402
+import runtime_env  # noqa: F401 - the process environment, before TensorFlow loads
 
-import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
-from benchmarks.common import header, invoked, publish  # noqa: E402
-from benchmarks.quality import DR14, scores  # noqa: E402
-from ingest import contract as c  # noqa: E402
-from ingest import records  # noqa: E402
+import numpy as np
+
+from benchmarks.common import header, parse, parser, publish
+from benchmarks.quality import DR14, scores
+from ingest import contract as c
+from ingest import records
 
 TITLE = "Class weights, chosen on the eval splits"
 RULES = ("balanced", "sqrt of balanced (Trainer)", "none")
@@ -83,15 +81,14 @@ def load(study: str, pairs: str, dr14_csv: str, work: Path, limit: int | None) -
 
 
 def main(argv: list[str] | None = None) -> str:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = parser(__file__, __doc__)
     p.add_argument("--studies", nargs="+", choices=list(STUDIES), default=["pairs", "dr14-tabular"])
     p.add_argument("--pairs", default="data/real_pairs", help="imported real-pairs records (train/eval splits)")
     p.add_argument("--image-encoder", help="the real-pixel encoder (a pushed version or its serving folder)")
     p.add_argument("--csv", default=None, help="the DR14 table (default ../shared/data/sdss_dr14_10k.csv)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--limit", type=int, help="first N objects per split only (smoke tests)")
-    p.add_argument("--no-write", action="store_true")
-    args = p.parse_args(argv)
+    args = parse(p, argv)
     encoder = None
     if "pairs" in args.studies:
         if not args.image_encoder:
@@ -113,13 +110,13 @@ def main(argv: list[str] | None = None) -> str:
                         + " | ".join(cells) + " |")
             print(rows[-1], flush=True)
     qso_w = math.sqrt(1 / (3 * 0.05))
-    body = (header(invoked("benchmarks.class_weights", argv)) + "\n"
+    body = (header(args.command) + "\n"
             f"Scored on each set's eval split (early stopping on it too, as in the Trainer); mean ± std over seeds "
             f"{args.seeds}. No test split is read. At a 5% QSO share, balanced weights give a quasar {qso_w ** 2:.1f} "
             f"(a class with a third of the data gets 1), their square root {qso_w:.1f}.\n\n"
             "| study | eval n | class weights | accuracy | macro-F1 | QSO precision | QSO recall |\n"
             "|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
-    return publish(TITLE, body, not args.no_write)
+    return publish(TITLE, body, args)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import os
 import platform
@@ -13,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pipeline
+import runtime_env
 
 REPO = Path(__file__).resolve().parents[1]
 BENCHMARKS_MD = REPO / "BENCHMARKS.md"
@@ -49,9 +50,22 @@ def git_rev() -> str:
 STARTED_AT_REV = git_rev()
 
 
-def invoked(module: str, argv: list[str] | None) -> str:
-    """The command line as typed: `argv` when a caller passed it, else this process's own arguments."""
-    return shlex.join(["python", "-m", module, *(sys.argv[1:] if argv is None else argv)])
+def parser(script: str, doc: str | None, epochs: int | None = None) -> argparse.ArgumentParser:
+    """Every benchmark's command line starts here: `script` is its __file__, `doc` its __doc__; `epochs` (a
+    pipeline/configs.py constant) adds --epochs with that default. Every script takes --no-write."""
+    p = argparse.ArgumentParser(prog=f"python -m benchmarks.{Path(script).stem}", description=doc,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--no-write", action="store_true", help="print the section, leave BENCHMARKS.md alone")
+    if epochs is not None:
+        p.add_argument("--epochs", type=int, default=epochs, help=f"training epochs (default {epochs})")
+    return p
+
+
+def parse(p: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """The flags, and `command`: the command line as it was run (every flag typed, none rebuilt by hand)."""
+    args = p.parse_args(argv)
+    args.command = shlex.join([*p.prog.split(), *(sys.argv[1:] if argv is None else argv)])
+    return args
 
 
 def header(command: str) -> str:
@@ -59,8 +73,9 @@ def header(command: str) -> str:
             f"- git: {STARTED_AT_REV}\n- command: `{command}`\n")
 
 
-def write_section(title: str, body: str, path: Path = BENCHMARKS_MD) -> None:
+def write_section(title: str, body: str, path: Path | None = None) -> None:
     """Replaces (or appends) the `## title` section of BENCHMARKS.md."""
+    path = path or BENCHMARKS_MD
     intro = "# Benchmarks\n\nEvery table below is written by a script in benchmarks/.\n"
     text = path.read_text() if path.exists() else intro
     section = f"## {title}\n\n{body.rstrip()}\n"
@@ -69,10 +84,10 @@ def write_section(title: str, body: str, path: Path = BENCHMARKS_MD) -> None:
     path.write_text(text)
 
 
-def publish(title: str, body: str, write: bool = True) -> str:
-    """Prints a benchmark's section and, unless `write` is off (smoke tests, dry runs), puts it in BENCHMARKS.md."""
+def publish(title: str, body: str, args: argparse.Namespace) -> str:
+    """Prints a benchmark's section and, unless --no-write (smoke tests, dry runs), puts it in BENCHMARKS.md."""
     print(body)
-    if write:
+    if not args.no_write:
         write_section(title, body)
     return body
 
@@ -102,7 +117,7 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> TimedRun:
     """Runs a command for wall clock and peak RSS (the largest process it waited for)."""
     t0 = time.monotonic()
     proc = subprocess.run([sys.executable, "-c", _PEAK_WRAPPER, *cmd], cwd=REPO, capture_output=True,
-                          text=True, env={**os.environ, **pipeline.WORKER_ENV, **(env or {})})
+                          text=True, env={**os.environ, **runtime_env.WORKER_ENV, **(env or {})})
     wall = time.monotonic() - t0
     m = re.search(r"__PEAK_RSS_KB=(\d+) __CPU_S=([\d.]+)", proc.stderr)
     return TimedRun(wall, int(m.group(1)) / 1024 if m else float("nan"), proc.returncode, proc.stdout, proc.stderr,

@@ -10,15 +10,15 @@ wall time and peak RSS, their ratio, and per-component seconds from MLMD.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.common import header, publish, run_local_cmd, timed  # noqa: E402
-from pipeline import metadata as md  # noqa: E402
-from pipeline.configs import PIPELINE_NAME  # noqa: E402
+from benchmarks.common import header, parse, parser, publish, run_local_cmd, timed
+from pipeline import configs
+from pipeline import metadata as md
+from pipeline.configs import PIPELINE_NAME
 
 TITLE = "Cost: the pipeline against a bare tf.keras script"
 
@@ -101,18 +101,15 @@ def render(m: dict, command: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> str:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = parser(__file__, __doc__, epochs=configs.EPOCHS)
     p.add_argument("--data-dir", default="data/simulated")
-    p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--title", default=TITLE)
-    p.add_argument("--no-write", action="store_true", help="print the table, leave BENCHMARKS.md alone")
-    args = p.parse_args(argv)
+    args = parse(p, argv)
     with tempfile.TemporaryDirectory(prefix="bench-cost-") as tmp:
         m = measure(args.data_dir, args.epochs, args.rounds, Path(tmp))
-    body = render(m, f"python -m benchmarks.cost --data-dir {args.data_dir} --epochs {args.epochs} "
-                     f"--rounds {args.rounds}")
-    return publish(args.title, body, write=not args.no_write)
+    body = render(m, args.command)
+    return publish(args.title, body, args)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ Beam args name the DaskRunner), and writes down exactly what each did. Everythin
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import subprocess
@@ -22,8 +21,9 @@ import time
 import traceback
 from pathlib import Path
 
-import pipeline
-from benchmarks.common import REPO, header, invoked, publish
+import runtime_env
+
+from benchmarks.common import REPO, header, parse, parser, publish
 
 TITLE = "Beam on Dask (a local dask.distributed cluster)"
 # Read in apache_beam/runners/dask (2.74) while making the job run there; the probe shows the consequences.
@@ -43,7 +43,7 @@ PORT = 8786
 
 
 def start_cluster(dask_path: str, work: Path) -> list[subprocess.Popen]:
-    env = {**os.environ, **pipeline.WORKER_ENV, "PYTHONPATH": os.pathsep.join([str(REPO), dask_path]),
+    env = {**os.environ, **runtime_env.WORKER_ENV, "PYTHONPATH": os.pathsep.join([str(REPO), dask_path]),
            "TF_CPP_MIN_LOG_LEVEL": "3"}
     common = ["--no-dashboard", "--host", "127.0.0.1"]
     procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--port", str(PORT), *common],
@@ -113,13 +113,12 @@ def _failure(e: Exception) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> str:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = parser(__file__, __doc__)
     p.add_argument("--dask-path", required=True, help="a folder where dask and distributed are installed (--target)")
     p.add_argument("--model-dir", required=True, help="a pushed model version")
     p.add_argument("--records", required=True, help="glob of gzip TFRecords to classify")
     p.add_argument("--data-dir", default=str(REPO / "data" / "simulated"), help="pipeline records for the 2nd part")
-    p.add_argument("--no-write", action="store_true")
-    args = p.parse_args(argv)
+    args = parse(p, argv)
     sys.path.insert(0, args.dask_path)
     import dask
     import distributed
@@ -135,7 +134,7 @@ def main(argv: list[str] | None = None) -> str:
         for proc in procs:
             proc.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
-    body = (header(invoked("benchmarks.dask_probe", argv))
+    body = (header(args.command)
             + f"- dask {dask.__version__}, distributed {distributed.__version__}; a scheduler and two single-thread "
             "workers on 127.0.0.1, started as separate processes\n\n"
             "Catalogue job (`inference/job.py`, `--runner=DaskRunner`):\n\n" + "".join(f"- {x}\n" for x in found_job)
@@ -145,7 +144,7 @@ def main(argv: list[str] | None = None) -> str:
             + "\nSo Dask is not an engine for this project with Beam 2.74: its runner is not a complete Beam runner. "
             "`runners/beam.py` offers no dask preset; the catalogue job's own accounting refuses the output it "
             "produces there, so nothing wrong is published.\n")
-    return publish(TITLE, body, write=not args.no_write)
+    return publish(TITLE, body, args)
 
 
 if __name__ == "__main__":

@@ -12,17 +12,15 @@ copies of the built-in data (must alarm).
 
 from __future__ import annotations
 
-import argparse
-import os
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-import pandas as pd  # noqa: E402
+import runtime_env  # noqa: F401 - the process environment, before TensorFlow loads
 
-import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
-from benchmarks.common import header, publish  # noqa: E402
-from ingest import contract as c  # noqa: E402
-from pipeline import configs  # noqa: E402
+import pandas as pd
+
+from benchmarks.common import header, parse, parser, publish
+from ingest import contract as c
+from pipeline import configs
 
 TITLE = "Drift thresholds: what the drift check measures on samples that should and should not alarm"
 COLUMNS = (c.LABEL, *c.BANDS, c.REDSHIFT)
@@ -83,10 +81,9 @@ def cases(dr14: str | None) -> list[tuple[str, pd.DataFrame, pd.DataFrame, str]]
 
 
 def main(argv: list[str] | None = None) -> str:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = parser(__file__, __doc__)
     p.add_argument("--dr14", default=str(configs.REPO_ROOT.parent / "shared" / "data" / "sdss_dr14_10k.csv"))
-    p.add_argument("--no-write", action="store_true")
-    args = p.parse_args(argv)
+    args = parse(p, argv)
     dr14 = args.dr14 if Path(args.dr14).exists() else None
     t = configs.DRIFT_THRESHOLDS
     rows, noise, caught, missed = [], {k: 0.0 for k in COLUMNS}, [], []
@@ -99,7 +96,7 @@ def main(argv: list[str] | None = None) -> str:
             (caught if alarms else missed).append(name)
         cells = " | ".join(f"**{m[k]:.3f}**" if k in alarms else f"{m[k]:.3f}" for k in COLUMNS)
         rows.append(f"| {name} | {kind} | {len(current)} / {len(baseline)} | {cells} | {', '.join(alarms) or 'none'} |")
-    body = (header("python -m benchmarks.drift") + "\n"
+    body = (header(args.command) + "\n"
             f"Thresholds (pipeline/configs.py DRIFT_THRESHOLDS): class L-infinity {t[c.LABEL]}, magnitudes "
             f"Jensen-Shannon {t['r']}, redshift Jensen-Shannon {t[c.REDSHIFT]}; values over them in bold. Train "
             "splits only, as the pipeline compares them, with TFDV's comparators as DriftCheck runs them. Simulated "
@@ -115,7 +112,7 @@ def main(argv: list[str] | None = None) -> str:
             "equal-width histogram buckets over its whole range, where most objects share the first bucket and "
             "scaling z moves little mass between buckets. A sample-size-aware test on class counts and finer "
             "redshift buckets would catch both; they are not built.\n")
-    return publish(TITLE, body, not args.no_write)
+    return publish(TITLE, body, args)
 
 
 if __name__ == "__main__":

@@ -9,14 +9,15 @@ output on disk, wall time and peak RSS.
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 from pathlib import Path
 
-import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
-from benchmarks.common import header, run_local_cmd, timed, write_section  # noqa: E402
-from pipeline import metadata as md  # noqa: E402
-from pipeline.configs import PIPELINE_NAME  # noqa: E402
+import runtime_env  # noqa: F401 - the process environment, before TensorFlow loads
+
+from benchmarks.common import header, parse, parser, publish, run_local_cmd, timed
+from pipeline import configs
+from pipeline import metadata as md
+from pipeline.configs import PIPELINE_NAME
 
 COMPONENTS = ("Transform", "Trainer", "Evaluator")
 
@@ -25,11 +26,10 @@ def du_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__)
+def main(argv: list[str] | None = None) -> str:
+    p = parser(__file__, __doc__, epochs=configs.EPOCHS)
     p.add_argument("--data-dir", default="data/simulated")
-    p.add_argument("--epochs", type=int, default=15)
-    args = p.parse_args(argv)
+    args = parse(p, argv)
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-decode-") as tmp:
         for label, flags in (("input pipeline (default)", []), ("Transform", ["--decode-images-in-transform"])):
@@ -43,12 +43,11 @@ def main(argv: list[str] | None = None) -> None:
             transformed = md.artifacts(store, runs["Transform"].execution.id, "transformed_examples")[0]
             rows.append(f"| {label} | " + " | ".join(f"{runs[n].seconds:.1f}" for n in COMPONENTS)
                         + f" | {du_mb(Path(transformed.uri)):.1f} | {run.wall_s:.0f} | {run.peak_rss_mb:.0f} |")
-    body = (header(f"python -m benchmarks.image_decode --data-dir {args.data_dir} --epochs {args.epochs}")
+    body = (header(args.command)
             + "\n| decode in | " + " | ".join(f"{n} s" for n in COMPONENTS)
             + " | transformed examples MB | wall s | peak RSS MB |\n|---|" + "---|" * (len(COMPONENTS) + 3) + "\n"
             + "\n".join(rows) + "\n")
-    print(body)
-    write_section("Where to decode images", body)
+    return publish("Where to decode images", body, args)
 
 
 if __name__ == "__main__":

@@ -8,16 +8,17 @@ sit clearly below one that also sees photometry and redshift.
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 from pathlib import Path
 
-import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
-from benchmarks.common import header, run_local_cmd, timed, write_section  # noqa: E402
-from evaluation import results  # noqa: E402
-from ingest import contract as c  # noqa: E402
-from pipeline import metadata as md  # noqa: E402
-from pipeline.configs import PIPELINE_NAME  # noqa: E402
+import runtime_env  # noqa: F401 - the process environment, before TensorFlow loads
+
+from benchmarks.common import header, parse, parser, publish, run_local_cmd, timed
+from evaluation import results
+from ingest import contract as c
+from pipeline import configs
+from pipeline import metadata as md
+from pipeline.configs import PIPELINE_NAME
 
 
 def evaluate(work: Path) -> results.ModelMetrics:
@@ -27,13 +28,11 @@ def evaluate(work: Path) -> results.ModelMetrics:
     return results.load(evaluation.uri).candidate
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__)
+def main(argv: list[str] | None = None) -> str:
+    p = parser(__file__, __doc__, epochs=configs.EPOCHS)
     p.add_argument("--data-dir", default="data/simulated")
-    p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--title", default="Modalities through the pipeline (built-in simulated data)")
-    p.add_argument("--no-write", action="store_true", help="print the table, leave BENCHMARKS.md alone")
-    args = p.parse_args(argv)
+    args = parse(p, argv)
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-modalities-") as tmp:
         for kind in ("fusion", "tabular", "image"):
@@ -47,14 +46,12 @@ def main(argv: list[str] | None = None) -> None:
             rows.append(f"| {kind} | {m.accuracy:.4f} | "
                         + " | ".join(f"{m.per_class[k]['recall']:.4f}" for k in c.CLASS_NAMES)
                         + f" | {m.n} | {run.wall_s:.0f} |")
-    body = (header(f"python -m benchmarks.modalities --data-dir {args.data_dir} --epochs {args.epochs}")
+    body = (header(args.command)
             + "\nEval split of the records; per-class columns are argmax recall. "
             "Data is simulated, not real observations.\n\n"
             "| model | accuracy | " + " | ".join(f"{k} recall" for k in c.CLASS_NAMES) + " | n eval | wall s |\n"
             "|---|---|" + "---|" * len(c.CLASS_NAMES) + "---|---|\n" + "\n".join(rows) + "\n")
-    print(body)
-    if not args.no_write:
-        write_section(args.title, body)
+    return publish(args.title, body, args)
 
 
 if __name__ == "__main__":

@@ -15,21 +15,19 @@ whose host galaxy is resolved in the cutout.
 
 from __future__ import annotations
 
-import argparse
-import os
 import tempfile
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-import numpy as np  # noqa: E402
+import runtime_env  # noqa: F401 - the process environment, before TensorFlow loads
 
-import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
-from benchmarks.common import header, invoked, publish  # noqa: E402
-from benchmarks.quality import DR14, bins, build_split, classic, network_predictions, photometric, scores  # noqa: E402
-from benchmarks.real_fusion import SHARED, build_data  # noqa: E402
-from ingest import contract as c  # noqa: E402
-from pipeline import configs  # noqa: E402
-from trainer import calibration  # noqa: E402
+import numpy as np
+
+from benchmarks.common import header, parse, parser, publish
+from benchmarks.quality import DR14, bins, build_split, classic, network_predictions, photometric_tree_features, scores
+from benchmarks.real_fusion import SHARED, build_data
+from ingest import contract as c
+from pipeline import configs
+from trainer import calibration
 
 TITLE = "Without spectra"
 FUSION, TABULAR = "fusion, photometric", "tabular, photometric"
@@ -126,7 +124,7 @@ def study(name: str, work: Path, split: dict, seeds: list[int], epochs: int, fus
             if kind == "fusion":
                 fusion_preds.append(pred)
             print(name, label, seed, per_model[label][-1]["accuracy"], flush=True)
-        for model, s in classic(split, seed, photometric).items():
+        for model, s in classic(split, seed, photometric_tree_features).items():
             per_model.setdefault(model, []).append(s)
     for label, kind, flags in ((SPEC_FUSION, "fusion", fusion_flags), (SPEC_TABULAR, "tabular", ())):
         if spectroscopic:
@@ -147,18 +145,16 @@ def study(name: str, work: Path, split: dict, seeds: list[int], epochs: int, fus
 
 
 def main(argv: list[str] | None = None) -> str:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = parser(__file__, __doc__, epochs=configs.EPOCHS)
     p.add_argument("--pairs", default=str(SHARED / "real_pairs"))
     p.add_argument("--dr14", default=str(DR14))
     p.add_argument("--image-encoder", help="a pushed image model trained on real cutouts (for the pairs study)")
     p.add_argument("--studies", nargs="+", default=["pairs", "dr14"], choices=["pairs", "dr14"])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--epochs", type=int, default=configs.EPOCHS)
     p.add_argument("--limit", type=int, help="only about N rows per study (smoke tests)")
     p.add_argument("--no-spectroscopic", action="store_true",
                    help="skip the spectroscopic models (the low-redshift quasar table): smoke tests")
-    p.add_argument("--no-write", action="store_true")
-    args = p.parse_args(argv)
+    args = parse(p, argv)
     from pipeline.assemble import resolve_encoder
 
     if "pairs" in args.studies and not args.image_encoder:
@@ -178,9 +174,9 @@ def main(argv: list[str] | None = None) -> str:
             split = build_split(args.dr14, work, args.limit)
             parts.append(study("DR14: REAL photometry + SIMULATED cutouts", work, split, args.seeds, args.epochs, (),
                                not args.no_spectroscopic))
-    body = (header(invoked("benchmarks.photometric", argv)) + "\nNo model here reads the redshift (the spectroscopic "
+    body = (header(args.command) + "\nNo model here reads the redshift (the spectroscopic "
             "rows of the last table excepted). Goals: " + GOALS + ".\n\n" + "\n".join(parts))
-    return publish(TITLE, body, write=not args.no_write)
+    return publish(TITLE, body, args)
 
 
 if __name__ == "__main__":

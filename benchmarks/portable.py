@@ -9,7 +9,6 @@ with empty pipeline roots; the time difference is what leaving the driver's proc
 
 from __future__ import annotations
 
-import argparse
 import os
 import socket
 import subprocess
@@ -18,8 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import pipeline
-from benchmarks.common import header, publish, run_local_cmd, timed
+import runtime_env
+
+from benchmarks.common import header, parse, parser, publish, run_local_cmd, timed
 from pipeline import configs
 from pipeline import metadata as md
 
@@ -39,7 +39,7 @@ def _listening(port: int) -> bool:
 
 def start_services(logs: Path) -> tuple[str, str, list[subprocess.Popen]]:
     """(job endpoint, worker pool endpoint, processes): workers get the venv first on PATH and WORKER_ENV."""
-    env = {**os.environ, **pipeline.WORKER_ENV, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env = {**os.environ, **runtime_env.WORKER_ENV, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     job, pool = _port(), _port()
     procs = [subprocess.Popen([sys.executable, "-m", "apache_beam.runners.portability.local_job_service_main",
                                "--port", str(job)], env=env, stdout=open(logs / "job.log", "w"),
@@ -57,11 +57,9 @@ def start_services(logs: Path) -> tuple[str, str, list[subprocess.Popen]]:
 
 
 def main(argv: list[str] | None = None) -> str:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = parser(__file__, __doc__, epochs=configs.EPOCHS)
     p.add_argument("--data-dir", default=str(configs.DATA_DIR))
-    p.add_argument("--epochs", type=int, default=configs.EPOCHS)
-    p.add_argument("--no-write", action="store_true")
-    args = p.parse_args(argv)
+    args = parse(p, argv)
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-portable-") as tmp:
         job, pool, procs = start_services(Path(tmp))
@@ -81,12 +79,12 @@ def main(argv: list[str] | None = None) -> str:
         finally:
             for proc in procs:
                 os.killpg(proc.pid, 9)
-    body = (header(f"python -m benchmarks.portable --data-dir {args.data_dir} --epochs {args.epochs}") + "\n"
+    body = (header(args.command) + "\n"
             "| Beam components run | wall s | ImportExampleGen s | StatisticsGen s | Transform s | Evaluator s | "
             "driver peak RSS MB |\n|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
             "Peak RSS is the driver process's; the portable run's workers are separate processes. Built-in "
             "(SIMULATED) data.\n")
-    return publish(TITLE, body, not args.no_write)
+    return publish(TITLE, body, args)
 
 
 if __name__ == "__main__":

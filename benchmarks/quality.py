@@ -12,25 +12,24 @@ RandomForest get the same 6 tabular features with default settings.
 
 from __future__ import annotations
 
-import argparse
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-import numpy as np  # noqa: E402
-from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier  # noqa: E402
-from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
+import runtime_env  # noqa: F401 - the process environment, before TensorFlow loads
 
-import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
-from benchmarks.common import header, publish, run_local_cmd, timed  # noqa: E402
-from ingest import contract as c  # noqa: E402
-from ingest import records  # noqa: E402
-from ingest.provenance import IMPORT_SUMMARY  # noqa: E402
-from pipeline import metadata as md  # noqa: E402
-from pipeline.configs import PIPELINE_NAME  # noqa: E402
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+from sklearn.model_selection import train_test_split
+
+from benchmarks.common import header, parse, parser, publish, run_local_cmd, timed
+from ingest import contract as c
+from ingest import records
+from ingest.provenance import IMPORT_SUMMARY
+from pipeline import configs
+from pipeline import metadata as md
+from pipeline.configs import PIPELINE_NAME
 
 TITLE = "Quality on real DR14 photometry (simulated cutouts), held-out test split"
 DR14 = Path(__file__).resolve().parents[2] / "shared" / "data" / "sdss_dr14_10k.csv"
@@ -109,17 +108,19 @@ def render_bins(per_model: dict[str, list[dict[str, float]]], test: list[records
             + "---|" * len(shown) + "\n" + "\n".join(rows) + "\n")
 
 
-def tabular(objs: list[records.SkyObject]) -> np.ndarray:
+def tree_features(objs: list[records.SkyObject]) -> np.ndarray:
+    """What the scikit-learn trees get: the 6 contract features as they are (trees need no scaling or colours).
+    Not benchmarks/bare_keras.columns, which is the MLP's input before Transform's scaling."""
     return np.array([[o.mags[b] for b in c.BANDS] + [o.redshift] for o in objs])
 
 
-def photometric(objs: list[records.SkyObject]) -> np.ndarray:
-    """What a photometric model reads: u..z and the four colours, no redshift."""
+def photometric_tree_features(objs: list[records.SkyObject]) -> np.ndarray:
+    """The trees' features without a spectrum: u..z and the four colours, no redshift."""
     mags = np.array([[o.mags[b] for b in c.BANDS] for o in objs])
     return np.hstack([mags, mags[:, :-1] - mags[:, 1:]])
 
 
-def classic(split, seed: int, features=tabular) -> dict[str, dict[str, float]]:
+def classic(split, seed: int, features=tree_features) -> dict[str, dict[str, float]]:
     x, y = features(split["train"]), [o.label for o in split["train"]]
     actual = [o.label for o in split["test"]]
     out = {}
@@ -173,15 +174,13 @@ def render(per_model: dict[str, list[dict[str, float]]], n_test: int, command: s
 
 
 def main(argv: list[str] | None = None) -> str:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = parser(__file__, __doc__, epochs=configs.EPOCHS)
     p.add_argument("--csv", default=str(DR14))
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--models", nargs="+", default=["fusion", "tabular", "image"])
-    p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--limit", type=int, help="use only the first N rows (smoke tests)")
     p.add_argument("--title", default=TITLE)
-    p.add_argument("--no-write", action="store_true")
-    args = p.parse_args(argv)
+    args = parse(p, argv)
     per_model: dict[str, list[dict[str, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-quality-") as tmp:
         work = Path(tmp)
@@ -192,10 +191,8 @@ def main(argv: list[str] | None = None) -> str:
                 print(kind, seed, per_model[kind][-1], flush=True)
             for name, s in classic(split, seed).items():
                 per_model.setdefault(name, []).append(s)
-    command = (f"python -m benchmarks.quality --seeds {' '.join(map(str, args.seeds))} --models "
-               f"{' '.join(args.models)} --epochs {args.epochs}" + (f" --limit {args.limit}" if args.limit else ""))
-    body = render(per_model, len(split["test"]), command) + render_bins(per_model, split["test"])
-    return publish(args.title, body, write=not args.no_write)
+    body = render(per_model, len(split["test"]), args.command) + render_bins(per_model, split["test"])
+    return publish(args.title, body, args)
 
 
 if __name__ == "__main__":

@@ -15,21 +15,20 @@ signature; HistGradientBoosting and RandomForest get the same 6 raw features.
 
 from __future__ import annotations
 
-import argparse
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-import pandas as pd  # noqa: E402
+import runtime_env  # noqa: F401 - the process environment, before TensorFlow loads
 
-import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
-from benchmarks.common import publish  # noqa: E402
-from benchmarks.quality import classic, network, render  # noqa: E402
-from ingest import contract as c  # noqa: E402
-from ingest import records  # noqa: E402
-from ingest.provenance import IMPORT_SUMMARY  # noqa: E402
+import pandas as pd
+
+from benchmarks.common import parse, parser, publish
+from benchmarks.quality import classic, network, render
+from ingest import contract as c
+from ingest import records
+from ingest.provenance import IMPORT_SUMMARY
+from pipeline import configs
 
 TITLE = "Real cutouts: fusion on real pairs"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -93,17 +92,15 @@ def _write(split: dict[str, list[records.SkyObject]], data: Path, imported: Path
 
 
 def main(argv: list[str] | None = None) -> str:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = parser(__file__, __doc__, epochs=configs.EPOCHS)
     p.add_argument("--pairs", default=str(SHARED / "real_pairs"))
     p.add_argument("--dr14", default=str(SHARED / "sdss_dr14_10k.csv"))
     p.add_argument("--image-encoder", required=True, help="a pushed image model trained on real cutouts")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
-    p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--limit", type=int, help="use only the first N pairs and N other DR14 rows (smoke tests)")
     p.add_argument("--title", default=TITLE, help="the BENCHMARKS.md section to (re)write")
-    p.add_argument("--no-write", action="store_true")
-    args = p.parse_args(argv)
+    args = parse(p, argv)
     per_model: dict[str, list[dict[str, float]]] = {}
     encoder = str(Path(args.image_encoder).resolve())
     with tempfile.TemporaryDirectory(prefix="bench-real-fusion-") as tmp:
@@ -121,18 +118,12 @@ def main(argv: list[str] | None = None) -> str:
                 for model, s in classic(sets[data], seed).items():
                     per_model.setdefault(f"{model} ({label})", []).append(s)
         n_train = {k: len(v["train"]) for k, v in sets.items()}
-    command = (f"python -m benchmarks.real_fusion --image-encoder {args.image_encoder} "
-               f"--seeds {' '.join(map(str, args.seeds))} --epochs {args.epochs}"
-               + (f" --limit {args.limit}" if args.limit else "")
-               + ("" if args.variants == list(VARIANTS) else
-                  " --variants " + " ".join(f'"{v}"' for v in args.variants))
-               + ("" if args.title == TITLE else f' --title "{args.title}"'))
     note = (f"Test: the real pairs' objid-hash test split, {len(test)} objects with REAL DR14 photometry and REAL "
             "SDSS cutouts (each the object's own in most cases, else a same-class neighbour's; see "
             f"../shared/data/README.md). Train: {n_train['pairs']} real pairs, or those plus "
             f"{n_train['mixed'] - n_train['pairs']} DR14 rows with SIMULATED cutouts. Mean ± std over seeds.")
-    body = render(per_model, len(test), command, note, TARGETS)
-    return publish(args.title, body, write=not args.no_write)
+    body = render(per_model, len(test), args.command, note, TARGETS)
+    return publish(args.title, body, args)
 
 if __name__ == "__main__":
     main()

@@ -14,20 +14,19 @@ alone is given beside it.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import io
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-import numpy as np  # noqa: E402
+import runtime_env  # noqa: F401 - the process environment, before TensorFlow loads
 
-import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
-from benchmarks.common import REPO, header, publish  # noqa: E402
-from ingest import calibrate_images as cal  # noqa: E402
-from ingest import contract as c  # noqa: E402
-from ingest import image_stats  # noqa: E402
-from ingest.render import ImageModel  # noqa: E402
+import numpy as np
+
+from benchmarks.common import REPO, header, parse, parser, publish
+from ingest import calibrate_images as cal
+from ingest import contract as c
+from ingest import image_stats
+from ingest.render import ImageModel
 
 TITLE = "Real cutouts: simulator realism"
 SHOWN = ("sky_noise", "peak_over_sky", "central_fwhm_px", "neighbours", "centre_g_minus_r", "centre_r_minus_i")
@@ -114,12 +113,11 @@ def _q(v: np.ndarray) -> str:
 
 
 def main(argv: list[str] | None = None) -> str:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = parser(__file__, __doc__)
     p.add_argument("--pairs", default=str(REPO.parent / "shared" / "data" / "real_pairs"))
     p.add_argument("--per-class", type=int, default=200)
     p.add_argument("--sheet", default=str(REPO / "docs" / "real_vs_simulated.png"))
-    p.add_argument("--no-write", action="store_true")
-    args = p.parse_args(argv)
+    args = parse(p, argv)
     sample, real = cal.load_pairs(args.pairs, args.per_class, seed=SAMPLE_SEED)
     models = {"before": ImageModel(), "after": ImageModel.calibrated()}
     sims = {k: cal.render(sample, m, seed=SAMPLE_SEED) for k, m in models.items()}
@@ -137,8 +135,7 @@ def main(argv: list[str] | None = None) -> str:
     for field in dataclasses.fields(ImageModel):
         b, a = getattr(models["before"], field.name), getattr(models["after"], field.name)
         params.append(f"| {field.name} | {_fmt(b)} | {_fmt(a)} |")
-    command = f"python -m benchmarks.realism --per-class {args.per_class}"
-    body = (header(command)
+    body = (header(args.command)
             + f"\n{len(sample.labels)} real pairs (seed {SAMPLE_SEED}, not the calibration's sample): each REAL "
             "SkyServer cutout beside a simulated cutout of the same object from its DR14 photometry. "
             "Median [quartiles] of what `ingest/image_stats.py` measures on the 8-bit JPEG (sky noise and peak in "
@@ -154,7 +151,7 @@ def main(argv: list[str] | None = None) -> str:
             f"{auc['after'][0]:.3f} |\n"
             f"| logistic regression on the measured quantities, AUC | {auc['before'][1]:.3f} | "
             f"{auc['after'][1]:.3f} |\n\n" + "\n".join(lines) + "\n")
-    return publish(TITLE, body, write=not args.no_write)
+    return publish(TITLE, body, args)
 
 
 if __name__ == "__main__":

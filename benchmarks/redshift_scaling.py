@@ -13,25 +13,23 @@ split, never the test split that benchmarks/quality.py holds out.
 
 from __future__ import annotations
 
-import argparse
-import os
+import runtime_env  # noqa: F401 - the process environment, before TensorFlow loads
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-import numpy as np  # noqa: E402
+import numpy as np
 
-import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
-from benchmarks.common import header, publish  # noqa: E402
-from ingest import contract as c  # noqa: E402
-from ingest import records  # noqa: E402
+from benchmarks.common import header, parse, parser, publish
+from ingest import contract as c
+from ingest import records
+from pipeline import configs
 
 TITLE = "Redshift scaling for the tabular model (eval split)"
 Z_SOFTENING = 0.01
 
 
 def scaled(objs, mode: str) -> np.ndarray:
-    from benchmarks.bare_keras import tabular
+    from benchmarks.bare_keras import columns
 
-    x = tabular(objs)
+    x = columns(objs)
     if mode == "asinh":
         x[:, c.TABULAR_FEATURES.index(c.REDSHIFT)] = np.arcsinh(x[:, c.TABULAR_FEATURES.index(c.REDSHIFT)]
                                                                 / Z_SOFTENING)
@@ -41,14 +39,13 @@ def scaled(objs, mode: str) -> np.ndarray:
 def score(train, val, mode: str, epochs: int, seed: int) -> dict[str, float]:
     import tensorflow as tf
 
-    from benchmarks.bare_keras import class_weights
-    from pipeline import configs
+    from benchmarks.bare_keras import class_weights, fit_scaling
     from trainer import features as f
     from trainer import model as model_lib
 
     tf.keras.utils.set_random_seed(seed)
     xt, xv = scaled(train, mode), scaled(val, mode)
-    mean, std = xt.mean(axis=0), xt.std(axis=0) + 1e-6
+    mean, std = fit_scaling(xt)
     yt = np.array([c.CLASS_NAMES.index(o.label) for o in train])
     yv = np.array([c.CLASS_NAMES.index(o.label) for o in val])
 
@@ -69,24 +66,22 @@ def score(train, val, mode: str, epochs: int, seed: int) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> str:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = parser(__file__, __doc__, epochs=configs.EPOCHS)
     p.add_argument("--data-dir", default="data/dr14")
-    p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--title", default=TITLE)
-    p.add_argument("--no-write", action="store_true")
-    args = p.parse_args(argv)
+    args = parse(p, argv)
     train, val = (list(records.read_split(args.data_dir, s)) for s in c.PIPELINE_SPLITS)
     cols = ["accuracy", *(f"{n} recall" for n in c.CLASS_NAMES)]
     rows = []
     for mode, label in (("zscore", "z-scored (what Transform does)"), ("asinh", f"asinh(z / {Z_SOFTENING}), z-scored")):
         s = score(train, val, mode, args.epochs, args.seed)
         rows.append(f"| {label} | " + " | ".join(f"{s[k]:.4f}" for k in cols) + " |")
-    body = (header(f"python -m benchmarks.redshift_scaling --data-dir {args.data_dir} --epochs {args.epochs}")
+    body = (header(args.command)
             + f"\nTabular model only, train split {len(train)}, scored on the eval split ({len(val)}); seed "
             f"{args.seed}.\n\n| redshift scaling | " + " | ".join(cols) + " |\n|---|" + "---|" * len(cols) + "\n"
             + "\n".join(rows) + "\n")
-    return publish(args.title, body, write=not args.no_write)
+    return publish(args.title, body, args)
 
 
 if __name__ == "__main__":

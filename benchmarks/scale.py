@@ -9,16 +9,16 @@ pipeline_root, and the time ratio between the sizes.
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
-from benchmarks.common import header, publish, run_local_cmd, timed  # noqa: E402
-from benchmarks.cost import component_seconds  # noqa: E402
-from ingest.contract import HISTORY_FILE  # noqa: E402
+import runtime_env  # noqa: F401 - the process environment, before TensorFlow loads
+
+from benchmarks.common import header, parse, parser, publish, run_local_cmd, timed
+from benchmarks.cost import component_seconds
+from ingest.contract import HISTORY_FILE
 
 TITLE = "Scale: 10k and 100k simulated objects through the whole pipeline"
 
@@ -66,20 +66,18 @@ def render(results: list[dict], command: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> str:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = parser(__file__, __doc__)
     p.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     p.add_argument("--epochs", type=int, default=1, help="the same at every size, so times compare")
     p.add_argument("--title", default=TITLE)
-    p.add_argument("--no-write", action="store_true")
-    args = p.parse_args(argv)
+    args = parse(p, argv)
     results = []
     for n in args.sizes:
         with tempfile.TemporaryDirectory(prefix=f"bench-scale-{n}-") as tmp:
             results.append(measure(n, args.epochs, Path(tmp)))
             subprocess.run(["sync"], check=False)
-    body = render(results, f"python -m benchmarks.scale --sizes {' '.join(map(str, args.sizes))} "
-                           f"--epochs {args.epochs}" + ("" if args.title == TITLE else f' --title "{args.title}"'))
-    return publish(args.title, body, write=not args.no_write)
+    body = render(results, args.command)
+    return publish(args.title, body, args)
 
 
 if __name__ == "__main__":

@@ -11,22 +11,20 @@ shapes), JPEG decoding alone, and the Keras model alone on decoded pixels.
 
 from __future__ import annotations
 
-import argparse
-import os
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import runtime_env  # noqa: F401 - the process environment, before TensorFlow loads
 
-import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
-from benchmarks.common import header, publish  # noqa: E402
-from evaluation.predictions import latest_version, raw_inputs  # noqa: E402
-from ingest import contract as c  # noqa: E402
-from ingest import records  # noqa: E402
-from ingest.contract import RECORD_GLOB  # noqa: E402
-from pipeline import configs  # noqa: E402
+import numpy as np
+import tensorflow as tf
+
+from benchmarks.common import header, parse, parser, publish
+from evaluation.predictions import latest_version, raw_inputs
+from ingest import contract as c
+from ingest import records
+from ingest.contract import RECORD_GLOB
+from pipeline import configs
 
 TITLE = "Serving: the pushed SavedModel on CPU"
 
@@ -104,10 +102,10 @@ def measure(model_dir: str, records_dir: str, singles: int, batch: int, batches:
     return results
 
 
-def render(r: dict, command: str, singles: int, batch: int) -> str:
+def render(r: dict, command: str, model_dir: str, singles: int, batch: int) -> str:
     rows = "\n".join(f"| {name} | {r[name]['p50']:.2f} | {r[name]['p99']:.2f} | {r[name]['throughput']:.0f} |"
                      for name in (c.SERVING_DEFAULT, c.SERVING_RAW))
-    return (header(command)
+    return (header(command) + f"- model: {model_dir}\n"
             + f"\nOne example per call ({singles} calls after warm-up) and batches of {batch}; "
             f"model load {r['load_s']:.1f} s; inputs cycled from {r['n_records']} records.\n\n"
             f"| signature | p50 ms (1 example) | p99 ms (1 example) | examples/s at batch {batch} |\n"
@@ -132,20 +130,18 @@ def _render_breakdown(r: dict, batch: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> str:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = parser(__file__, __doc__)
     p.add_argument("--model-dir", help="default: latest version under outputs/serving/sky_classifier")
     p.add_argument("--records", default=str(configs.DATA_DIR / "test"), help="a split folder of records")
     p.add_argument("--singles", type=int, default=500)
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--batches", type=int, default=20)
     p.add_argument("--title", default=TITLE)
-    p.add_argument("--no-write", action="store_true")
-    args = p.parse_args(argv)
+    args = parse(p, argv)
     model_dir = args.model_dir or latest_version(str(configs.SERVING_DIR / configs.MODEL_NAME))
     r = measure(model_dir, args.records, args.singles, args.batch, args.batches)
-    body = render(r, f"python -m benchmarks.serving --model-dir {model_dir} --records {args.records}",
-                  args.singles, args.batch)
-    return publish(args.title, body, write=not args.no_write)
+    body = render(r, args.command, model_dir, args.singles, args.batch)
+    return publish(args.title, body, args)
 
 
 if __name__ == "__main__":

@@ -14,23 +14,20 @@ same model code, and Transform does nothing to an image-only record.
 
 from __future__ import annotations
 
-import argparse
-import os
+import runtime_env  # noqa: F401 - the process environment, before TensorFlow loads
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import tensorflow as tf
 
-import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
-from benchmarks.bare_keras import class_weights  # noqa: E402
-from benchmarks.common import header, publish  # noqa: E402
-from ingest import contract as c  # noqa: E402
-from ingest import records  # noqa: E402
-from pipeline import configs  # noqa: E402
-from trainer import features as f  # noqa: E402
-from trainer import model as model_lib  # noqa: E402
-from trainer.image_ops import to_pixels  # noqa: E402
-from trainer.model import BATCH_SIZE  # noqa: E402
+from benchmarks.bare_keras import class_weights
+from benchmarks.common import header, parse, parser, publish
+from ingest import contract as c
+from ingest import records
+from pipeline import configs
+from trainer import features as f
+from trainer import model as model_lib
+from trainer.image_ops import to_pixels
+from trainer.model import BATCH_SIZE
 
 TITLE = "Real cutouts: image-only, trained on real vs simulated pixels"
 GOALS = "trained on simulated within 0.03 of trained on real; trained on real >= 0.85"
@@ -73,16 +70,14 @@ def _image_only(objs: list) -> list:
 
 
 def main(argv: list[str] | None = None) -> str:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = parser(__file__, __doc__, epochs=configs.ENCODER_EPOCHS)
     p.add_argument("--real", required=True, help="records of `python -m ingest cutouts` (real cutouts)")
     p.add_argument("--pairs", default=None,
                    help="records of `python -m ingest import` of the real pairs: a second real test set whose "
                         "objects are of the DR14 population that the simulator's photometry is drawn from")
     p.add_argument("--sim", nargs="*", default=[], metavar="NAME=DIR", help="simulated records to train on")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--epochs", type=int, default=40)
-    p.add_argument("--no-write", action="store_true")
-    args = p.parse_args(argv)
+    args = parse(p, argv)
     real = {s: list(records.read_split(args.real, s)) for s in c.SPLITS}
     tests = {"real cutouts": real["test"]}
     if args.pairs:
@@ -106,9 +101,7 @@ def main(argv: list[str] | None = None) -> str:
     described = "; ".join(f"{t}: {len(objs)} (" + ", ".join(f"{n} {sum(o.label == n for o in objs)}"
                                                              for n in c.CLASS_NAMES) + ")"
                           for t, objs in tests.items())
-    command = (f"python -m benchmarks.sim_to_real --real {args.real}" + (f" --pairs {args.pairs}" if args.pairs else "")
-               + f" --sim {' '.join(args.sim)} --seeds {' '.join(map(str, args.seeds))} --epochs {args.epochs}")
-    body = (header(command)
+    body = (header(args.command)
             + "\nTest sets, all REAL SkyServer cutouts at the contract's geometry, objid-hash test splits that nothing "
             f"is tuned on: {described}. Per class: recall. Mean ± std over seeds. The real cutouts are DR16 "
             "spectroscopic objects, fainter than the DR14 table whose photometry the simulator draws from; the real "
@@ -116,7 +109,7 @@ def main(argv: list[str] | None = None) -> str:
             "weights); 'before' is the simulator at 489a575, 'after' the calibrated one.\n\n"
             f"| trained on | train n | seeds | {head} |\n|" + "---|" * (3 + len(tests) * len(cols)) + "\n"
             + "\n".join(rows) + f"\n\nGoals (on the real cutouts): {GOALS}.\n")
-    return publish(TITLE, body, write=not args.no_write)
+    return publish(TITLE, body, args)
 
 
 if __name__ == "__main__":

@@ -5,19 +5,19 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
 
-import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
-from benchmarks.common import header, timed, write_section  # noqa: E402
+import runtime_env  # noqa: F401 - the process environment, before TensorFlow loads
+
+from benchmarks.common import header, parse, parser, publish, timed
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__)
+def main(argv: list[str] | None = None) -> str:
+    p = parser(__file__, __doc__)
     p.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
-    args = p.parse_args(argv)
+    args = parse(p, argv)
     rows = []
     for n in args.sizes:
         with tempfile.TemporaryDirectory(prefix="bench-sim-") as tmp:
@@ -26,12 +26,11 @@ def main(argv: list[str] | None = None) -> None:
                 raise SystemExit(run.output[-3000:])
             mb = sum(f.stat().st_size for f in Path(tmp).rglob("*.tfrecord.gz")) / 2**20
         rows.append(f"| {n} | {run.wall_s:.1f} | {n / run.wall_s:.0f} | {run.peak_rss_mb:.0f} | {mb:.1f} |")
-    body = (header("python -m benchmarks.simulate_speed --sizes " + " ".join(map(str, args.sizes)))
+    body = (header(args.command)
             + "\nWall time includes interpreter and TensorFlow start-up (~5 s). Peak RSS is the largest process.\n\n"
             "| objects | wall s | objects/s | peak RSS MB | records MB |\n|---|---|---|---|---|\n"
             + "\n".join(rows) + "\n")
-    print(body)
-    write_section("Simulator speed", body)
+    return publish("Simulator speed", body, args)
 
 
 if __name__ == "__main__":

@@ -10,19 +10,17 @@ test. HistGradientBoosting on the same 6 raw features is scored on eval too, as 
 
 from __future__ import annotations
 
-import argparse
-import os
 import tempfile
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-import numpy as np  # noqa: E402
-from sklearn.ensemble import HistGradientBoostingClassifier  # noqa: E402
+import runtime_env  # noqa: F401 - the process environment, before TensorFlow loads
 
-import pipeline  # noqa: E402,F401 - the process environment (TF_USE_LEGACY_KERAS) before TensorFlow loads
-from benchmarks.common import header, invoked, publish  # noqa: E402
-from benchmarks.quality import DR14, build_split, tabular  # noqa: E402
-from ingest import contract as c  # noqa: E402
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+from benchmarks.common import header, parse, parser, publish
+from benchmarks.quality import DR14, build_split, tree_features
+from ingest import contract as c
 
 TITLE = "Tabular branch: input scaling and schedule, chosen on the eval split"
 # name -> (redshift scaling, epochs, learning-rate schedule on plateau)
@@ -35,23 +33,22 @@ VARIANTS = {
 
 def features(objs, redshift: str) -> np.ndarray:
     """The MLP's 10 inputs before z-scoring: as Transform feeds them ("asinh"), or with redshift left linear."""
-    from benchmarks.bare_keras import scaled_inputs
-    from benchmarks.bare_keras import tabular as with_colours
+    from benchmarks.bare_keras import columns, scaled_inputs
 
-    return scaled_inputs(objs) if redshift == "asinh" else with_colours(objs)
+    return scaled_inputs(objs) if redshift == "asinh" else columns(objs)
 
 
 def fit_and_score(split, redshift: str, epochs: int, schedule: bool, seed: int) -> float:
     import tensorflow as tf
 
-    from benchmarks.bare_keras import class_weights
+    from benchmarks.bare_keras import class_weights, fit_scaling
     from pipeline import configs
     from trainer import features as f
     from trainer import model as model_lib
 
     tf.keras.utils.set_random_seed(seed)
     xt, xv = features(split["train"], redshift), features(split["eval"], redshift)
-    mean, std = xt.mean(axis=0), xt.std(axis=0) + 1e-6
+    mean, std = fit_scaling(xt)
     yt = np.array([c.CLASS_NAMES.index(o.label) for o in split["train"]])
     yv = np.array([c.CLASS_NAMES.index(o.label) for o in split["eval"]])
 
@@ -70,12 +67,11 @@ def fit_and_score(split, redshift: str, epochs: int, schedule: bool, seed: int) 
 
 
 def main(argv: list[str] | None = None) -> str:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = parser(__file__, __doc__)
     p.add_argument("--csv", default=str(DR14))
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--limit", type=int, help="first N rows only (smoke tests)")
-    p.add_argument("--no-write", action="store_true")
-    args = p.parse_args(argv)
+    args = parse(p, argv)
     with tempfile.TemporaryDirectory(prefix="bench-tabular-") as tmp:
         split = build_split(args.csv, Path(tmp), args.limit)
     rows = []
@@ -84,14 +80,14 @@ def main(argv: list[str] | None = None) -> str:
         rows.append(f"| {name} | {np.mean(acc):.4f} ± {np.std(acc):.4f} |")
     yv = [o.label for o in split["eval"]]
     hgb = [float(np.mean(np.array(HistGradientBoostingClassifier(random_state=s).fit(
-        tabular(split["train"]), [o.label for o in split["train"]]).predict(tabular(split["eval"]))) == yv))
+        tree_features(split["train"]), [o.label for o in split["train"]]).predict(tree_features(split["eval"]))) == yv))
         for s in args.seeds]
     rows.append(f"| HistGradientBoosting, 6 raw features (the bar) | {np.mean(hgb):.4f} ± {np.std(hgb):.4f} |")
-    body = (header(invoked("benchmarks.tabular_variants", argv)) + "\n"
+    body = (header(args.command) + "\n"
             f"Real DR14 photometry; train {len(split['train'])}, scored on eval ({len(split['eval'])}); mean ± std "
             f"over seeds {args.seeds}. The test split is not used here.\n\n"
             "| tabular variant | eval accuracy |\n|---|---|\n" + "\n".join(rows) + "\n")
-    return publish(TITLE, body, not args.no_write)
+    return publish(TITLE, body, args)
 
 
 if __name__ == "__main__":

@@ -15,3 +15,37 @@ def test_timed_reports_the_child_peak_rss():
     run = timed(["python3", "-c", "x = bytearray(200 * 2**20); print('ok')"])
     assert run.returncode == 0 and run.stdout.strip() == "ok"
     assert run.peak_rss_mb >= 200
+
+
+def test_a_benchmark_records_the_command_as_run_and_writes_only_when_asked(tmp_path, monkeypatch, capsys):
+    from benchmarks import common
+    from pipeline import configs
+
+    p = common.parser("benchmarks/some_study.py", "doc", epochs=configs.EPOCHS)
+    p.add_argument("--title", default="Some study")
+    args = common.parse(p, ["--epochs", "3", "--title", "a b", "--no-write"])
+    assert args.command == "python -m benchmarks.some_study --epochs 3 --title 'a b' --no-write"
+    assert common.parse(p, []).epochs == configs.EPOCHS
+    md = tmp_path / "BENCHMARKS.md"
+    monkeypatch.setattr(common, "BENCHMARKS_MD", md)
+    assert common.publish("Some study", "body", args) == "body" and not md.exists()
+    common.publish("Some study", "body", common.parse(p, []))
+    assert "## Some study\n\nbody" in md.read_text() and "body" in capsys.readouterr().out
+
+
+def test_every_benchmark_script_uses_the_one_skeleton():
+    """Its own parser (the command recorded as run, --no-write) and publish(): no command rebuilt by hand, no
+    unconditional write to BENCHMARKS.md, no epoch count that is not the configs' unless the study says why."""
+    import re
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "benchmarks"
+    scripts = [p for p in folder.glob("*.py") if "publish(" in p.read_text() and p.name != "common.py"]
+    assert len(scripts) >= 17
+    for path in scripts:
+        text = path.read_text()
+        assert "parser(__file__, __doc__" in text and "parse(p, argv)" in text, path
+        assert "write_section(" not in text and "argparse.ArgumentParser(" not in text, path
+        assert not re.search(r'f?"python -m benchmarks\.', text.split('"""', 2)[-1]), path
+        for default in re.findall(r'"--epochs", type=int, default=([^,)]+)', text):
+            assert default.startswith("configs.") or 'help="the same at every size' in text, (path, default)

@@ -76,3 +76,19 @@ def test_photometric_inputs_read_no_redshift_and_records_may_lack_it(sim300, tmp
     bins = [np.ravel(r[f.REDSHIFT_BIN])[0].decode() for r in out]
     assert all(b == f.NO_REDSHIFT_BIN for b in bins[::2])
     assert all(b != f.NO_REDSHIFT_BIN and b.startswith("redshift") for b in bins[1::2])
+
+
+def test_the_benchmarks_numpy_transform_is_the_pipelines(transformed_sim300):
+    """benchmarks/bare_keras.py redoes Transform in numpy, and the studies that chose the Trainer's defaults (class
+    weights, tabular variants, redshift scaling) trained through it: it must give the MLP what Transform gives."""
+    from benchmarks import bare_keras
+
+    rows, _, objs = transformed_sim300
+    x = bare_keras.scaled_inputs(objs)
+    mean, std = bare_keras.fit_scaling(x)
+    z = (x - mean) / std
+    assert x.shape == (len(objs), len(f.TABULAR_XF))
+    for k, name in enumerate(f.TABULAR_XF):
+        np.testing.assert_allclose(z[:, k], [float(np.ravel(r[name])[0]) for r in rows], atol=2e-4, err_msg=name)
+    # The labels it trains on are Transform's fixed ids.
+    assert [c.CLASS_NAMES.index(o.label) for o in objs] == [int(np.ravel(r[f.LABEL_XF])[0]) for r in rows]
