@@ -64,3 +64,18 @@ def test_gate_names_the_feature_and_the_problem(tmp_path):
     text = "\n".join(lines)
     assert "feature 'u'" in text and "feature 'class'" in text, text
     assert all(line.startswith("[eval] ") for line in lines)
+
+
+def test_gate_names_the_schema_file_it_checked_against(tmp_path):
+    """Not always schema/schema.pbtxt: a photometric or image-only run validates against its own schema."""
+    from tfx.types import standard_artifacts
+
+    from components.anomalies_gate import AnomaliesGate, DataAnomaliesError
+
+    _anomalies_for(_frame(u=-9999.0), tmp_path, environment="TRAINING")
+    anomalies = standard_artifacts.ExampleAnomalies()
+    anomalies.uri, anomalies.split_names = str(tmp_path), '["eval"]'
+    gate = AnomaliesGate.EXECUTOR_SPEC.executor_class._FUNCTION  # the component's own function
+    with pytest.raises(DataAnomaliesError, match=r"data does not match /repo/schema/photometric_schema\.pbtxt, "
+                                                 r"stopping before Transform:\n  \[eval\] feature 'u'"):
+        gate(anomalies=anomalies, schema_file="/repo/schema/photometric_schema.pbtxt")
