@@ -30,7 +30,7 @@ def _ok(run, what: str):
 
 
 def phases(log_file: Path) -> dict[str, float]:
-    """The last run's phase seconds, as runners/local.py logs them at the end of a run."""
+    """The last run's phase seconds, as runners/local/ logs them at the end of a run."""
     import json
 
     from runners.local import PHASES_PREFIX
