@@ -20,8 +20,8 @@ import sys
 import runtime_env  # noqa: F401 - the process environment, before TensorFlow loads
 
 from pipeline import configs
-from pipeline.assemble import ConfigError, RunConfig, add_run_arguments, assemble, settle
-from runners import beam
+from pipeline.assemble import RunConfig, add_run_arguments, assemble, settle
+from runners import beam, settings
 
 # Where the Dockerfile puts this repository inside the image: the schema is read from there at run time.
 IMAGE_REPO_ROOT = "/pipeline"
@@ -53,9 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     beam.add_arguments(p)
     args = p.parse_args(argv)
     try:
-        cfg = settle(RunConfig.from_namespace(args))
-        beam_args = beam.beam_args(beam.from_namespace(args))
-    except (ConfigError, beam.MissingOption) as e:
+        cfg, beam_args = settings.from_flags(args)
+    except settings.SettingsError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"compiled: {compile_spec(cfg, args.image, args.output, beam_args)}")

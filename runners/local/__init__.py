@@ -24,8 +24,8 @@ import runtime_env  # noqa: F401 - the process environment, before TensorFlow lo
 
 from ingest.provenance import IMPORT_SUMMARY, SIMULATED_MARKER, is_recorded
 from pipeline import configs
-from pipeline.assemble import ConfigError, RunConfig, add_run_arguments, assemble, settle
-from runners import beam
+from pipeline.assemble import RunConfig, add_run_arguments, assemble
+from runners import beam, settings
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -70,9 +70,8 @@ def main(argv: list[str] | None = None) -> int:
               f"`python -m ingest simulate --out {args.data_dir}`", file=sys.stderr)
         return 2
     try:
-        cfg = settle(RunConfig.from_namespace(args))
-        beam_pipeline_args = beam.beam_args(beam.from_namespace(args))
-    except (ConfigError, beam.MissingOption) as e:
+        cfg, beam_pipeline_args = settings.from_flags(args)
+    except settings.SettingsError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     t0 = time.monotonic()

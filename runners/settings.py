@@ -1,0 +1,23 @@
+"""From a runner's parsed flags to what assemble() takes: one settled RunConfig and the Beam args.
+
+Every runner declares the same flags (pipeline/assemble.add_run_arguments, runners/beam.add_arguments) and
+refuses the same mistakes with the same message before anything starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from pipeline.assemble import ConfigError, RunConfig, settle
+from runners import beam
+
+
+class SettingsError(ValueError):
+    """What is wrong with the flags, said so a user can fix it (the runners exit 2 with it)."""
+
+
+def from_flags(args: argparse.Namespace) -> tuple[RunConfig, list[str]]:
+    try:
+        return settle(RunConfig.from_namespace(args)), beam.beam_args(beam.from_namespace(args))
+    except (ConfigError, beam.MissingOption) as e:
+        raise SettingsError(str(e)) from None
