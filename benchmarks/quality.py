@@ -177,7 +177,8 @@ def main(argv: list[str] | None = None) -> str:
     p = parser(__file__, __doc__, epochs=configs.EPOCHS)
     p.add_argument("--csv", default=str(DR14))
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--models", nargs="+", default=["fusion", "tabular", "image"])
+    p.add_argument("--models", nargs="*", default=["fusion", "tabular", "image"],
+                   help="the pipeline's networks to train; none: the scikit-learn baselines alone")
     p.add_argument("--limit", type=int, help="use only the first N rows (smoke tests)")
     p.add_argument("--title", default=TITLE)
     args = parse(p, argv)
