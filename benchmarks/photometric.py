@@ -23,7 +23,15 @@ import runtime_env  # noqa: F401 - the process environment, before TensorFlow lo
 import numpy as np
 
 from benchmarks.common import header, parse, parser, publish
-from benchmarks.quality import DR14, bins, build_split, classic, network_predictions, photometric_tree_features, scores
+from benchmarks.quality import (
+    DR14,
+    bin_table,
+    build_split,
+    classic,
+    network_predictions,
+    photometric_tree_features,
+    scores,
+)
 from benchmarks.real_fusion import SHARED, build_data
 from ingest import contract as c
 from pipeline import configs
@@ -66,15 +74,8 @@ def quality_table(per_model: dict[str, list[dict[str, float]]]) -> str:
 
 def bins_table(per_model: dict[str, list[dict[str, float]]], test) -> str:
     """Accuracy per r-magnitude bin (as the Evaluator slices), mean over seeds."""
-    shown = [m for m in (FUSION, TABULAR, "HistGradientBoosting", "RandomForest") if m in per_model]
-    groups = {k: v for k, v in bins(test).items() if k.startswith(f"{c.BANDS[2]} ")}
-    rows = []
-    for label, members in groups.items():
-        counts = " / ".join(str(sum(test[i].label == n for i in members)) for n in c.CLASS_NAMES)
-        cells = [f"{np.mean([r[f'bin:{label}'] for r in per_model[m]]):.4f}" for m in shown]
-        rows.append(f"| {label} | {len(members)} | {counts} | " + " | ".join(cells) + " |")
-    return ("| r bin | n | GALAXY / STAR / QSO | " + " | ".join(shown) + " |\n|---|---|---|" + "---|" * len(shown)
-            + "\n" + "\n".join(rows) + "\n")
+    return bin_table(per_model, test, (FUSION, TABULAR, "HistGradientBoosting", "RandomForest"),
+                     prefix=f"{c.BANDS[2]} ", first="r bin")
 
 
 def calibration_table(preds: list) -> str:

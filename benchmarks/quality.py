@@ -92,20 +92,26 @@ def bins(objs: list[records.SkyObject]) -> dict[str, list[int]]:
     return {k: v for k, v in out.items() if v}
 
 
+def bin_table(per_model: dict[str, list[dict[str, float]]], test: list[records.SkyObject], models: tuple[str, ...],
+              prefix: str = "", first: str = "bin") -> str:
+    """Accuracy per bin (of those whose label starts with `prefix`) on the test split, mean over seeds, per model."""
+    shown = [m for m in models if m in per_model]
+    rows = []
+    for label, members in bins(test).items():
+        if not label.startswith(prefix):
+            continue
+        counts = " / ".join(str(sum(test[i].label == n for i in members)) for n in c.CLASS_NAMES)
+        cells = [f"{np.mean([r[f'bin:{label}'] for r in per_model[m]]):.4f}" for m in shown]
+        rows.append(f"| {label} | {len(members)} | {counts} | " + " | ".join(cells) + " |")
+    return (f"| {first} | n | GALAXY / STAR / QSO | " + " | ".join(shown) + " |\n|---|---|---|" + "---|" * len(shown)
+            + "\n" + "\n".join(rows) + "\n")
+
+
 def render_bins(per_model: dict[str, list[dict[str, float]]], test: list[records.SkyObject],
                 models: tuple[str, ...] = ("fusion", "tabular", "HistGradientBoosting")) -> str:
     """Accuracy per r-magnitude and redshift bin on the test split, mean over seeds, per model."""
-    shown = [m for m in models if m in per_model]
-    groups = bins(test)
-    rows = []
-    for label, members in groups.items():
-        counts = {name: sum(o.label == name for o in (test[i] for i in members)) for name in c.CLASS_NAMES}
-        cells = [f"{np.mean([r[f'bin:{label}'] for r in per_model[m]]):.4f}" for m in shown]
-        rows.append(f"| {label} | {len(members)} | " + " / ".join(str(counts[n]) for n in c.CLASS_NAMES) + " | "
-                    + " | ".join(cells) + " |")
     return ("\nAccuracy by r magnitude and by redshift on the same test split (bins as the Evaluator slices them; "
-            "mean over seeds):\n\n| bin | n | GALAXY / STAR / QSO | " + " | ".join(shown) + " |\n|---|---|---|"
-            + "---|" * len(shown) + "\n" + "\n".join(rows) + "\n")
+            "mean over seeds):\n\n" + bin_table(per_model, test, models))
 
 
 def tree_features(objs: list[records.SkyObject]) -> np.ndarray:
