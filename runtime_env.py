@@ -2,7 +2,7 @@
 
 It lives at the top, outside every stage, so the bottom layer (ingest) and the top (runners, CLIs, benchmarks)
 need not import each other for it. ruff's isort puts it in its own section, before third-party imports
-(pyproject.toml), so the import order is enforced and no `# noqa: E402` is needed. Beam workers and containers get
+(pyproject.toml), so the import order is enforced and no E402 exemption is needed. Beam workers and containers get
 the same WORKER_ENV from the worker pool's environment or the Dockerfile (tests check both against this dict).
 """
 

@@ -14,19 +14,16 @@ import math
 import os
 from dataclasses import dataclass
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from PIL import Image
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from evaluation import model_info, text  # noqa: E402
-from evaluation.predictions import Predictions  # noqa: E402
-from evaluation.results import Evaluation  # noqa: E402
-from ingest import contract as c  # noqa: E402
-from trainer import calibration  # noqa: E402
-from trainer.features import BINS, NO_REDSHIFT_BIN, R_BIN, REDSHIFT_BIN, bin_labels  # noqa: E402
+from evaluation import model_info, text
+from evaluation.predictions import Predictions
+from evaluation.results import Evaluation
+from ingest import contract as c
+from trainer import calibration
+from trainer.features import BINS, NO_REDSHIFT_BIN, R_BIN, REDSHIFT_BIN, bin_labels
 
 MAX_CUTOUTS = 36
 
@@ -44,15 +41,20 @@ class ReportInputs:
     model_info: dict | None = None  # evaluation/model_info.py: inputs and calibration as the Trainer recorded them
 
 
+def _subplots(figsize: tuple[float, float], *grid: int, **kw: object) -> tuple[Figure, object]:
+    """pyplot.subplots without pyplot: no global figure state and no GUI backend to choose, inside a component."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(*grid, **kw)
+
+
 def _png(fig) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
 def confusion_png(matrix: np.ndarray) -> str:
-    fig, ax = plt.subplots(figsize=(4.2, 3.6))
+    fig, ax = _subplots((4.2, 3.6))
     ax.imshow(matrix, cmap="Blues")
     ax.set_xticks(range(len(c.CLASS_NAMES)), c.CLASS_NAMES)
     ax.set_yticks(range(len(c.CLASS_NAMES)), c.CLASS_NAMES)
@@ -66,7 +68,7 @@ def confusion_png(matrix: np.ndarray) -> str:
 
 
 def per_class_png(ev: Evaluation) -> str:
-    fig, ax = plt.subplots(figsize=(5.5, 3.2))
+    fig, ax = _subplots((5.5, 3.2))
     width = 0.25
     for k, metric in enumerate(("precision", "recall", "f1")):
         values = [ev.candidate.per_class.get(n, {}).get(metric, 0.0) for n in c.CLASS_NAMES]
@@ -82,7 +84,7 @@ def per_class_png(ev: Evaluation) -> str:
 
 def reliability_png(probs: np.ndarray, actual: list[int]) -> str:
     """Per class, one against the rest: mean predicted probability against the observed share, per bin."""
-    fig, axes = plt.subplots(1, len(c.CLASS_NAMES), figsize=(3.0 * len(c.CLASS_NAMES), 3.1), squeeze=False)
+    fig, axes = _subplots((3.0 * len(c.CLASS_NAMES), 3.1), 1, len(c.CLASS_NAMES), squeeze=False)
     for k, (ax, name) in enumerate(zip(axes[0], c.CLASS_NAMES)):
         rows = calibration.reliability(probs, actual, k)
         ax.plot([0, 1], [0, 1], ":", color="grey")
@@ -120,7 +122,7 @@ def read_history(path: str) -> dict[str, list[float]]:
 
 
 def curves_png(history: dict[str, list[float]]) -> str:
-    fig, axes = plt.subplots(1, 2, figsize=(8, 3))
+    fig, axes = _subplots((8, 3), 1, 2)
     for ax, metric in zip(axes, ("loss", "accuracy")):
         for key, style in ((metric, "-"), (f"val_{metric}", "--")):
             if key in history:
@@ -138,7 +140,7 @@ def misclassified_png(pred: Predictions) -> tuple[str | None, int]:
     shown = wrong[:MAX_CUTOUTS]
     cols = min(6, len(shown))
     rows = math.ceil(len(shown) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.7 * cols, 1.95 * rows), squeeze=False)
+    fig, axes = _subplots((1.7 * cols, 1.95 * rows), rows, cols, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, i in zip(axes.flat, shown):

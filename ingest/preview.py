@@ -5,17 +5,15 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
-import matplotlib
+from matplotlib.figure import Figure
+from PIL import Image
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from ingest import contract as c  # noqa: E402
+from ingest import contract as c
 
 
 def contact_sheet(objs: Sequence, path: str, per_class: int = 8, title: str = "") -> None:
-    fig, axes = plt.subplots(len(c.CLASS_NAMES), per_class, figsize=(per_class * 1.3, len(c.CLASS_NAMES) * 1.5))
+    fig = Figure(figsize=(per_class * 1.3, len(c.CLASS_NAMES) * 1.5))  # no pyplot: no global state, no GUI backend
+    axes = fig.subplots(len(c.CLASS_NAMES), per_class)
     for row, name in enumerate(c.CLASS_NAMES):
         chosen = [o for o in objs if o.label == name][:per_class]
         for col in range(per_class):
@@ -31,4 +29,3 @@ def contact_sheet(objs: Sequence, path: str, per_class: int = 8, title: str = ""
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
