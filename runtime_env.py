@@ -13,5 +13,15 @@ WORKER_ENV = {"TF_USE_LEGACY_KERAS": "1"}
 # TensorFlow's C++ start-up chatter (INFO, WARNING) is not for the console; a user's own setting wins.
 CONSOLE_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2"}
 
+_USER_SET = {name for name in CONSOLE_ENV if name in os.environ}
+
 for _name, _value in {**WORKER_ENV, **CONSOLE_ENV}.items():
     os.environ.setdefault(_name, _value)
+
+
+def quiet_tensorflow() -> None:
+    """For CLIs whose stderr is the user's (row errors in sdss-predict, the catalogue job, sdss-inspect): TensorFlow's
+    start-up errors too (cuBLAS/cuDNN registration on a machine without a GPU), unless the user set a level.
+    Call it before TensorFlow loads (these CLIs import it lazily)."""
+    if "TF_CPP_MIN_LOG_LEVEL" not in _USER_SET:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"

@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-import runtime_env  # noqa: F401 - the process environment, before TensorFlow loads
+import runtime_env  # the process environment, before TensorFlow loads
 
 from ingest import contract as c
 from pipeline import configs
@@ -45,6 +45,7 @@ def _input_base(store, run) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    runtime_env.quiet_tensorflow()
     args = parse_args(argv)
     if not Path(args.metadata_path).exists():
         print(f"error: no metadata store at {args.metadata_path}; run the pipeline first", file=sys.stderr)

@@ -26,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-import runtime_env  # noqa: F401 - the process environment, before TensorFlow loads
+import runtime_env  # the process environment, before TensorFlow loads
 
 from ingest import contract as c
 from ingest.cutout import SKYSERVER_SCALE_ARCSEC
@@ -58,6 +58,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    runtime_env.quiet_tensorflow()
     args = parse_args(argv)
     from evaluation import model_info
     from evaluation.predictions import latest_version

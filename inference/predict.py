@@ -18,7 +18,7 @@ import os
 import sys
 from pathlib import Path
 
-import runtime_env  # noqa: F401 - the process environment, before TensorFlow loads
+import runtime_env  # the process environment, before TensorFlow loads
 
 from inference.model import load_model, model_features, predict
 from inference.rows import FEATURES, Row, iter_csv
@@ -65,6 +65,7 @@ def load_single(args: argparse.Namespace, features: tuple[str, ...] = FEATURES) 
 
 
 def main(argv: list[str] | None = None) -> int:
+    runtime_env.quiet_tensorflow()
     args = parse_args(argv)
     single = any(getattr(args, name) is not None for name in FEATURES) or args.image
     if bool(args.csv) == bool(single):

@@ -254,3 +254,21 @@ def test_a_vertex_compile_sets_the_gate_floors_seed_and_cache(tmp_path):
     assert json.loads(param(tasks["Trainer"], "custom_config"))["seed"] == 7
     assert not any(t.get("cachingOptions", {}).get("enableCache") for t in tasks.values())
     assert compile_with()["Trainer"]["cachingOptions"] == {"enableCache": True}
+
+
+@pytest.mark.parametrize("user_level, expected", [(None, "3"), ("0", "0")])
+def test_the_user_clis_hide_tensorflows_start_up_errors_unless_asked(user_level, expected):
+    """Entry points get TF_USE_LEGACY_KERAS and log level 2 from runtime_env; sdss-predict, sdss-inspect and the
+    catalogue job go to 3, so their stderr holds the user's row errors, not cuBLAS registration noise."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "TF_USE_LEGACY_KERAS")}
+    if user_level is not None:
+        env["TF_CPP_MIN_LOG_LEVEL"] = user_level
+    code = ("import os, runtime_env; before = os.environ['TF_CPP_MIN_LOG_LEVEL']; runtime_env.quiet_tensorflow(); "
+            "print(os.environ['TF_USE_LEGACY_KERAS'], before, os.environ['TF_CPP_MIN_LOG_LEVEL'])")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["1", user_level or "2", expected]
