@@ -22,6 +22,7 @@ import apache_beam as beam
 from apache_beam.ml.inference.base import KeyedModelHandler, ModelHandler, PredictionResult, RunInference
 
 from ingest import contract as c
+from ingest.rows import RowRejected
 
 READ_COUNT_FILE = "read_count.txt"
 REJECT_HEADER = ("source", "reason", "detail")
@@ -80,16 +81,22 @@ def check_record(item: tuple[str, bytes], features: tuple[str, ...]) -> tuple[st
         lo, hi = c.feature_range(key)
         if not (math.isfinite(value) and lo <= value <= hi):
             reason = "bad_redshift" if key == c.REDSHIFT else "bad_magnitude"
-            return Rejected(where, reason, f"{where}, field '{key}': {value} missing or outside [{lo}, {hi}]")
+            return _rejected(where, RowRejected(reason, key, f"{value} missing or outside [{lo}, {hi}]"))
     try:
         img = Image.open(io.BytesIO(obj.image_jpeg))
         img.load()
     except Exception as e:  # noqa: BLE001 - PIL raises several kinds for damaged bytes
-        return Rejected(where, "bad_image", f"{where}, field 'image': cannot decode ({type(e).__name__})")
+        return _rejected(where, RowRejected("bad_image", c.IMAGE, f"cannot decode ({type(e).__name__})"))
     if img.size != (c.IMAGE_SIZE, c.IMAGE_SIZE):
-        return Rejected(where, "degenerate_image", f"{where}, field 'image': {img.size[0]}x{img.size[1]} px, the "
-                        f"contract's cutout is {c.IMAGE_SIZE}x{c.IMAGE_SIZE} (import it with `python -m ingest`)")
+        return _rejected(where, RowRejected(
+            "degenerate_image", c.IMAGE, f"{img.size[0]}x{img.size[1]} px, the contract's cutout is "
+            f"{c.IMAGE_SIZE}x{c.IMAGE_SIZE} (import it with `python -m ingest`)"))
     return where, obj
+
+
+def _rejected(where: str, r: RowRejected) -> Rejected:
+    """A record refused in the import's words: `<file>#<objid>, field 'u': ...` (ingest/rows.py)."""
+    return Rejected(where, r.reason, r.located(where))
 
 
 class ServingRawHandler(ModelHandler):
