@@ -18,7 +18,6 @@ from pathlib import Path
 from benchmarks.common import header, parse, parser, publish, run_local_cmd, timed
 from pipeline import configs
 from pipeline import metadata as md
-from pipeline.configs import PIPELINE_NAME
 
 TITLE = "Cost: the pipeline against a bare tf.keras script"
 
@@ -41,7 +40,7 @@ def phases(log_file: Path) -> dict[str, float]:
 
 def component_seconds(metadata_path: Path) -> dict[str, float]:
     store = md.open_store(str(metadata_path))
-    runs = sorted(md.latest_node_runs(store, PIPELINE_NAME).values(), key=lambda r: r.execution.id)
+    runs = sorted(md.latest_node_runs(store, configs.PIPELINE_NAME).values(), key=lambda r: r.execution.id)
     return {r.node_id: r.seconds for r in runs}
 
 
@@ -59,7 +58,7 @@ def measure(data_dir: str, epochs: int, rounds: int, tmp: Path) -> dict:
     rerun.phases = phases(tmp / f"pipeline{rounds - 1}" / "run.log")
     rerun_states = {n: r.state for n, r in
                     md.latest_node_runs(md.open_store(str(tmp / f"pipeline{rounds - 1}" / "metadata.sqlite")),
-                                        PIPELINE_NAME).items()}
+                                        configs.PIPELINE_NAME).items()}
     return {"pipeline": pipeline, "bare": bare, "components": components, "rerun": rerun,
             "rerun_states": rerun_states}
 

@@ -17,7 +17,6 @@ import runtime_env  # noqa: F401 - the process environment, before TensorFlow lo
 from benchmarks.common import header, parse, parser, publish, run_local_cmd, timed
 from pipeline import configs
 from pipeline import metadata as md
-from pipeline.configs import PIPELINE_NAME
 
 COMPONENTS = ("Transform", "Trainer", "Evaluator")
 
@@ -39,7 +38,7 @@ def main(argv: list[str] | None = None) -> str:
             if run.returncode != 0:
                 raise SystemExit(f"{label} failed:\n{run.output[-3000:]}")
             store = md.open_store(str(work / "metadata.sqlite"))
-            runs = md.latest_node_runs(store, PIPELINE_NAME)
+            runs = md.latest_node_runs(store, configs.PIPELINE_NAME)
             transformed = md.artifacts(store, runs["Transform"].execution.id, "transformed_examples")[0]
             rows.append(f"| {label} | " + " | ".join(f"{runs[n].seconds:.1f}" for n in COMPONENTS)
                         + f" | {du_mb(Path(transformed.uri)):.1f} | {run.wall_s:.0f} | {run.peak_rss_mb:.0f} |")

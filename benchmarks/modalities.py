@@ -18,12 +18,11 @@ from evaluation import results
 from ingest import contract as c
 from pipeline import configs
 from pipeline import metadata as md
-from pipeline.configs import PIPELINE_NAME
 
 
 def evaluate(work: Path) -> results.ModelMetrics:
     store = md.open_store(str(work / "metadata.sqlite"))
-    runs = md.latest_node_runs(store, PIPELINE_NAME)
+    runs = md.latest_node_runs(store, configs.PIPELINE_NAME)
     evaluation = md.artifacts(store, runs["Evaluator"].execution.id, "evaluation")[0]
     return results.load(evaluation.uri).candidate
 

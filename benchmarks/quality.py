@@ -29,7 +29,6 @@ from ingest import records
 from ingest.provenance import IMPORT_SUMMARY
 from pipeline import configs
 from pipeline import metadata as md
-from pipeline.configs import PIPELINE_NAME
 
 TITLE = "Quality on real DR14 photometry (simulated cutouts), held-out test split"
 DR14 = Path(__file__).resolve().parents[2] / "shared" / "data" / "sdss_dr14_10k.csv"
@@ -154,7 +153,7 @@ def network_predictions(kind: str, seed: int, epochs: int, work: Path, test: lis
     if run.returncode not in (0,):
         raise SystemExit(f"pipeline run ({kind}, seed {seed}) failed:\n{run.output[-3000:]}")
     store = md.open_store(str(work / "metadata.sqlite"))
-    trainer = md.latest_node_runs(store, PIPELINE_NAME)["Trainer"]
+    trainer = md.latest_node_runs(store, configs.PIPELINE_NAME)["Trainer"]
     model = md.artifacts(store, trainer.execution.id, "model")[0]
     # Scored whether or not the gate blessed it: the image-only model is not supposed to pass.
     pred = predict_records(path_utils.serving_model_path(model.uri), str(work / "data" / "test" / c.RECORD_GLOB))
