@@ -11,6 +11,7 @@ import runtime_env  # noqa: F401 - the process environment, before TensorFlow lo
 
 from ingest import contract as c
 from ingest.cutout import SKYSERVER_SCALE_ARCSEC
+from ingest.import_report import SPLIT_BY
 
 
 def _report(run: Callable[[], Any]) -> int:
@@ -55,6 +56,9 @@ def _output_args(p: argparse.ArgumentParser) -> None:
                         "each is centre-cropped to the contract's 25.3\" field and resampled to 64 px")
     p.add_argument("--splits", type=float, nargs=3, default=c.DEFAULT_SPLIT_FRACTIONS,
                    metavar=("TRAIN", "EVAL", "TEST"))
+    p.add_argument("--split-by", choices=SPLIT_BY, default=SPLIT_BY[0],
+                   help="hash each object into a split (default), or each SDSS field (run, camcol, field: from those "
+                        "columns or an exact objid), so objects sharing seeing, sky and neighbours stay together")
 
 
 def _import(argv: list[str]) -> int:
@@ -71,7 +75,7 @@ def _import(argv: list[str]) -> int:
     _output_args(p)
     args = p.parse_args(argv)
     return _report(lambda: import_export(args.csv, args.images, args.out, args.simulate_missing_images, args.seed,
-                                         args.splits, args.cutout_scale, args.overwrite))
+                                         args.splits, args.cutout_scale, args.overwrite, args.split_by))
 
 
 def _cutouts(argv: list[str]) -> int:
@@ -83,10 +87,13 @@ def _cutouts(argv: list[str]) -> int:
     p.add_argument("--labels", required=True, help="CSV with objid and class columns")
     p.add_argument("--images", required=True, help="folder of <objid>.jpg cutouts")
     p.add_argument("--per-class", type=int, default=None, help="keep only the first N rows of each class")
+    p.add_argument("--held-out", metavar="RECORDS_DIR",
+                   help="a multimodal records folder: refuse every cutout in its eval or test split (rejects.csv says "
+                        "so), so a fusion model on this encoder is never chosen or scored on an image it has seen")
     _output_args(p)
     args = p.parse_args(argv)
     return _report(lambda: import_cutouts(args.labels, args.images, args.out, args.cutout_scale, args.per_class,
-                                          tuple(args.splits), args.overwrite))
+                                          tuple(args.splits), args.overwrite, args.split_by, args.held_out))
 
 
 def _download(argv: list[str]) -> int:

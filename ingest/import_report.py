@@ -14,11 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.columns import Header
+from ingest.keys import FIELD_COLUMNS, field_key
 from ingest.provenance import IMPORT_SUMMARY
 from ingest.rows import RowRejected
 from ingest.staging import staged
 
 REJECTS_FILE = "rejects.csv"
+SPLIT_BY_OBJECT, SPLIT_BY_FIELD = "object", "field"
+SPLIT_BY = (SPLIT_BY_OBJECT, SPLIT_BY_FIELD)
 
 
 @dataclass
@@ -53,10 +56,12 @@ def reject(rejects: list[Reject], csv_path: Path, line: int, row: dict[str, str]
 
 
 def finish(objs: list, rejects: list[Reject], read: int, header: Header, out: Path, fractions: Sequence[float],
-           summary: dict, notes: list[str] | None = None, overwrite: bool = False) -> ImportReport:
+           summary: dict, notes: list[str] | None = None, overwrite: bool = False,
+           groups: list[str] | None = None) -> ImportReport:
     """Writes records, rejects.csv and the summary into a staged folder that becomes `out` only when complete.
 
     Checks read = written + rejected on every run; with nothing accepted the folder still holds the rejects.
+    `groups` (one per object, from `split_groups`) splits by group instead of by object; the summary records how.
     """
     from ingest.records import write_all  # imports TensorFlow
 
@@ -66,7 +71,7 @@ def finish(objs: list, rejects: list[Reject], read: int, header: Header, out: Pa
     rejects = sorted(rejects, key=lambda rj: rj.line)
     by_reason = dict(collections.Counter(rj.error.reason for rj in rejects))
     with staged(out, overwrite) as tmp:
-        splits = write_all(objs, tmp, fractions)
+        splits = write_all(objs, tmp, fractions, groups)
         with open(tmp / REJECTS_FILE, "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(["line", "reason", "field", "detail", *header.original])
@@ -76,6 +81,34 @@ def finish(objs: list, rejects: list[Reject], read: int, header: Header, out: Pa
                               summary.get("simulated_images", 0), notes)
         if report.read != report.written + report.rejected:
             raise AssertionError(f"row accounting broken: {report.line()}")
+        split_info = {"split_by": SPLIT_BY_FIELD if groups is not None else SPLIT_BY_OBJECT,
+                      "split_fractions": list(fractions)}
+        if groups is not None:
+            split_info["fields_per_split"] = _groups_per_split(groups, fractions)
         (tmp / IMPORT_SUMMARY).write_text(json.dumps(
-            {**report.__dict__, **summary, "column_mapping": header.mapping}, indent=1))
+            {**report.__dict__, **summary, **split_info, "column_mapping": header.mapping}, indent=1))
     return report
+
+
+def split_group(split_by: str, row: dict[str, str], key: str) -> str | None:
+    """None when splitting by object. By field, the object's SDSS (run, camcol, field), so that every object of one
+    field lands in one split: from the row's run/camcol/field columns, else decoded from an exact objid; a row that
+    tells neither is refused (`no_field`) rather than split by object behind the user's back."""
+    if split_by not in SPLIT_BY:
+        raise ValueError(f"split_by must be one of {SPLIT_BY}, got {split_by!r}")
+    if split_by == SPLIT_BY_OBJECT:
+        return None
+    group = field_key(row, key)
+    if group is None:
+        raise RowRejected("no_field", FIELD_COLUMNS[-1], "--split-by field needs run, camcol and field columns "
+                          f"or an exact SDSS objid; object {key} has neither")
+    return group
+
+
+def _groups_per_split(groups: list[str], fractions: Sequence[float]) -> dict[str, int]:
+    from ingest.records import split_of
+
+    per: dict[str, set[str]] = collections.defaultdict(set)
+    for g in set(groups):
+        per[split_of(g, fractions)].add(g)
+    return {s: len(v) for s, v in sorted(per.items())}

@@ -82,3 +82,28 @@ def assign_keys(rows: list[Row]) -> Keys:
         else:
             first[key] = k
     return out
+
+
+# SDSS photometric objids pack where the object was imaged (skyServer's fGetObjFromObjID): run in bits 32-47,
+# camcol in 29-31, field in 16-27. Objects of one field share seeing, sky and neighbours.
+FIELD_COLUMNS = ("run", "camcol", "field")
+
+
+def field_of_objid(objid: str) -> tuple[int, int, int]:
+    """(run, camcol, field) decoded from an exact SDSS objid."""
+    n = int(objid)
+    return (n >> 32) & 0xFFFF, (n >> 29) & 0x7, (n >> 16) & 0xFFF
+
+
+def field_key(row: dict[str, str], key: str) -> str | None:
+    """`field <run>-<camcol>-<field>` from the row's run/camcol/field columns or, without them, from an exact objid
+    key; None where neither says (a float-rounded objid and no field columns)."""
+    values = [(row.get(name) or "").strip() for name in FIELD_COLUMNS]
+    if all(values):
+        try:
+            return "field " + "-".join(str(int(float(v))) for v in values)
+        except ValueError:
+            return None
+    if EXACT_OBJID.match(key):
+        return "field {}-{}-{}".format(*field_of_objid(key))
+    return None

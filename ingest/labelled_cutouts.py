@@ -18,7 +18,7 @@ from pathlib import Path
 from ingest import contract as c
 from ingest.columns import read_rows
 from ingest.cutout import SKYSERVER_SCALE_ARCSEC
-from ingest.import_report import ImportReport, Reject, finish, reject
+from ingest.import_report import SPLIT_BY_OBJECT, ImportReport, Reject, finish, reject, split_group
 from ingest.provenance import LABELLED_CUTOUTS
 from ingest.rows import RowRejected, class_label, find_image, known_class, load_cutout
 from ingest.staging import check_target
@@ -28,8 +28,13 @@ REQUIRED = (c.OBJID, c.LABEL)
 
 def import_cutouts(labels_csv: str, images_dir: str, out_dir: str,
                    cutout_scale: float = SKYSERVER_SCALE_ARCSEC, per_class: int | None = None,
-                   fractions: tuple[float, ...] = c.DEFAULT_SPLIT_FRACTIONS, overwrite: bool = False) -> ImportReport:
-    """`per_class` keeps the first N accepted rows of each class (a small slice for tests); the rest is not read."""
+                   fractions: tuple[float, ...] = c.DEFAULT_SPLIT_FRACTIONS, overwrite: bool = False,
+                   split_by: str = SPLIT_BY_OBJECT, held_out: str | None = None) -> ImportReport:
+    """`per_class` keeps the first N accepted rows of each class (a small slice for tests); the rest is not read.
+
+    `held_out`, a records folder (a multimodal import), refuses every cutout of an object in its eval or test split
+    (`held_out`, in rejects.csv): an encoder trained on these records never sees an image a fusion model built on
+    it is chosen or scored on."""
     from ingest.records import image_only  # imports TensorFlow
 
     csv_p, img_dir, out = Path(labels_csv), Path(images_dir), Path(out_dir)
@@ -45,8 +50,10 @@ def import_cutouts(labels_csv: str, images_dir: str, out_dir: str,
                 kept.append((line, row))
         rows = kept
     objs: list = []
+    groups: list[str] = []
     rejects: list[Reject] = []
     seen: dict[str, int] = {}
+    holdout = held_out_objids(held_out) if held_out else {}
     for data_row, (line, row) in enumerate(rows, start=1):
         try:
             objid = (row.get(c.OBJID) or "").strip()
@@ -55,6 +62,10 @@ def import_cutouts(labels_csv: str, images_dir: str, out_dir: str,
             label = known_class(row)
             if objid in seen:
                 raise RowRejected("duplicate_objid", c.OBJID, f"objid {objid} already read at line {seen[objid]}")
+            if objid in holdout:
+                raise RowRejected("held_out", c.OBJID, f"objid {objid} is in the {holdout[objid]} split of "
+                                  f"{held_out}: a model built on this encoder is chosen or scored on it")
+            group = split_group(split_by, row, objid)
             path = find_image(img_dir, objid, data_row)
             if path is None:
                 raise RowRejected("no_image", c.IMAGE, f"no {objid}.jpg or row{data_row}.jpg in {img_dir}")
@@ -64,6 +75,21 @@ def import_cutouts(labels_csv: str, images_dir: str, out_dir: str,
             continue
         seen[objid] = line
         objs.append(image_only(objid, jpeg, label))
+        groups.append(group or "")
     return finish(objs, rejects, len(rows), header, out, fractions, {
         "kind": LABELLED_CUTOUTS, "source_csv": str(csv_p), "images": str(img_dir), "simulated_images": 0,
-        "cutout_scale_arcsec": cutout_scale}, overwrite=overwrite)
+        "cutout_scale_arcsec": cutout_scale, "held_out_from": held_out,
+        "held_out_objects": sum(1 for rj in rejects if rj.error.reason == "held_out")},
+        overwrite=overwrite, groups=groups if split_by != SPLIT_BY_OBJECT else None)
+
+
+def held_out_objids(data_dir: str) -> dict[str, str]:
+    """objid -> split, for every object in the eval and test splits of a records folder."""
+    from ingest.records import read_split  # imports TensorFlow
+
+    if not Path(data_dir).is_dir():
+        raise ValueError(f"--held-out {data_dir}: no such records folder (import the multimodal set first)")
+    found = {o.objid: s for s in c.SPLITS if s != "train" for o in read_split(data_dir, s)}
+    if not found:
+        raise ValueError(f"--held-out {data_dir}: its eval and test splits hold no records")
+    return found

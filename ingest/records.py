@@ -2,6 +2,8 @@
 
 The split is a hash of the object key, not a random draw, so re-importing the
 same objects (in any order, with any extra rows) puts each one in the same split.
+With `--split-by field` the hash is of the object's SDSS field instead, so objects that
+share seeing, sky and neighbours never sit on both sides of a train/test line.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,9 +133,13 @@ def read_split(data_dir: str | os.PathLike, split: str) -> Iterator[SkyObject]:
             yield from_example(rec)
 
 
-def write_all(objs: Iterable[SkyObject], out_dir: str | os.PathLike,
-              fractions: Sequence[float] = c.DEFAULT_SPLIT_FRACTIONS) -> dict[str, int]:
+def write_all(objs: Sequence[SkyObject], out_dir: str | os.PathLike,
+              fractions: Sequence[float] = c.DEFAULT_SPLIT_FRACTIONS,
+              groups: Sequence[str] | None = None) -> dict[str, int]:
+    """`groups`, one per object, hashes a whole group (an SDSS field) into one split instead of each object."""
+    if groups is not None and len(groups) != len(objs):
+        raise ValueError(f"{len(groups)} split groups for {len(objs)} objects")
     with SplitWriter(out_dir, fractions) as w:
-        for obj in objs:
-            w.write(obj)
+        for k, obj in enumerate(objs):
+            w.write(obj, split_of(groups[k], fractions) if groups is not None else None)
     return w.counts

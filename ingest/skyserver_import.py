@@ -13,6 +13,11 @@ and the cutout `<key>.jpg`. Either way `row<N>.jpg`, N the 1-based data row,
 is accepted too, as are `.jpeg` and `.png`. The same id within 1" is the same
 object listed twice: rejected as `duplicate_objid`.
 
+Splits: by default each object's key is hashed into train/eval/test. With
+`--split-by field` the hash is of the object's SDSS field (run, camcol, field:
+from those columns, else decoded from an exact objid), so objects that share
+seeing, sky and neighbours never straddle a split; the summary records it.
+
 Nothing is dropped silently: every row is written or rejected, and rejects
 go to `<out>/rejects.csv` with the line, field and reason (ingest/rows.py says
 why a row is refused, ingest/import_report.py writes the folder). The output
@@ -31,7 +36,7 @@ import numpy as np
 from ingest import contract as c
 from ingest.columns import read_rows
 from ingest.cutout import SKYSERVER_SCALE_ARCSEC
-from ingest.import_report import ImportReport, Reject, finish, reject
+from ingest.import_report import SPLIT_BY_OBJECT, ImportReport, Reject, finish, reject, split_group
 from ingest.keys import Row, assign_keys, object_key
 from ingest.rows import LabelledRow, RowRejected, find_image, load_cutout, parse_labelled
 from ingest.staging import check_target
@@ -43,7 +48,9 @@ OPTIONAL = (c.REDSHIFT,)
 
 def import_export(csv_path: str, images_dir: str | None, out_dir: str, simulate_missing_images: bool = False,
                   seed: int = 0, fractions: Sequence[float] = c.DEFAULT_SPLIT_FRACTIONS,
-                  cutout_scale: float = SKYSERVER_SCALE_ARCSEC, overwrite: bool = False) -> ImportReport:
+                  cutout_scale: float = SKYSERVER_SCALE_ARCSEC, overwrite: bool = False,
+                  split_by: str = SPLIT_BY_OBJECT) -> ImportReport:
+    """`split_by` "field" puts every object of one SDSS field in the same split (ingest/import_report.split_group)."""
     from ingest.records import SkyObject  # imports TensorFlow
 
     csv_p, out = Path(csv_path), Path(out_dir)
@@ -65,6 +72,7 @@ def import_export(csv_path: str, images_dir: str | None, out_dir: str, simulate_
     keys = assign_keys([Row(rows[k][0], rows[k][1].get(c.OBJID) or "", parsed[k].ra, parsed[k].dec) for k in order])
     # Accepted objects; image_jpeg is None until a cutout is simulated for it (--simulate-missing-images).
     accepted: list[SkyObject] = []
+    groups: list[str] = []
     for j, k in enumerate(order):
         line, row = rows[k]
         p = parsed[k]
@@ -72,6 +80,7 @@ def import_export(csv_path: str, images_dir: str | None, out_dir: str, simulate_
             if j in keys.duplicate:
                 raise RowRejected("duplicate_objid", c.OBJID, keys.duplicate[j])
             key = keys.key[j]
+            group = split_group(split_by, row, key)
             path = find_image(img_dir, key, k + 1)
             if path is None and not simulate_missing_images:
                 rekeyed = key != object_key(row[c.OBJID], p.ra, p.dec)
@@ -83,6 +92,7 @@ def import_export(csv_path: str, images_dir: str | None, out_dir: str, simulate_
             reject(rejects, csv_p, line, row, r)
             continue
         accepted.append(SkyObject(key, p.ra, p.dec, p.mags, p.redshift, jpeg, p.label))
+        groups.append(group or "")
 
     missing = [k for k, o in enumerate(accepted) if o.image_jpeg is None]
     if missing:
@@ -103,4 +113,5 @@ def import_export(csv_path: str, images_dir: str | None, out_dir: str, simulate_
     return finish(accepted, rejects, len(rows), header, out, fractions, {
         "source_csv": str(csv_p), "images": str(img_dir), "simulated_images": len(missing),
         "cutout_scale_arcsec": cutout_scale, "inexact_objids": dict(list(keys.inexact.items())[:100]),
-        "objects_keyed_by_position": sum(keys.inexact.values())}, notes, overwrite)
+        "objects_keyed_by_position": sum(keys.inexact.values())}, notes, overwrite,
+        groups if split_by != SPLIT_BY_OBJECT else None)
