@@ -43,6 +43,8 @@ def describe_calibration(info: dict | None) -> str:
     cal = (info or {}).get("calibration")
     if not cal:
         return "calibration: not recorded (model saved before temperature scaling)"
+    if cal.get("skipped"):
+        return f"calibration: none ({cal['skipped']})"
     held = (f"held-out ECE {cal['held_out_ece_before']:.4f} -> {cal['held_out_ece_after']:.4f}"
             if cal.get("held_out_ece_before") is not None else "no held-out check (eval split too small)")
     if cal["kept"]:

@@ -49,3 +49,32 @@ def test_reliability_and_threshold_rows_count_what_they_say():
     assert (at_09["n"], at_09["share"], at_09["precision"]) == (10, 0.5, 0.9)
     assert at_09["completeness"] == pytest.approx(9 / 14)
     assert at_099["n"] == 0 and np.isnan(at_099["precision"])
+
+
+def test_no_temperature_is_fitted_when_eval_has_too_few_errors():
+    """An eval split the model gets all right (the built-in data) once gave T = 0.05, serving logits x 20."""
+    rng = np.random.default_rng(2)
+    actual = rng.integers(0, 3, 600)
+    probs = np.full((600, 3), 0.1)
+    probs[np.arange(600), actual] = 0.8  # right every time, and only 80% sure
+    result = calibration.choose(probs, actual)
+    assert result["temperature"] == 1.0 and not result["kept"] and result["fitted_temperature"] is None
+    assert "0 errors on eval" in result["skipped"] and result["eval_ece_after"] == result["eval_ece_before"]
+    # With MIN_ERRORS - 1 errors it still refuses; with MIN_ERRORS it fits, within the bounds.
+    for k, fitted in ((calibration.MIN_ERRORS - 1, False), (calibration.MIN_ERRORS, True)):
+        wrong = probs.copy()
+        wrong[:k] = np.roll(wrong[:k], 1, axis=1)
+        result = calibration.choose(wrong, actual)
+        assert (result["fitted_temperature"] is not None) == fitted, result
+        if fitted:
+            lo, hi = calibration.T_BOUNDS
+            assert lo <= result["fitted_temperature"] <= hi and lo <= result["temperature"] <= hi
+            assert result["fitted_temperature"] < 1.0  # 98% right at 80% confidence: it sharpens, within bounds
+
+
+def test_the_fit_never_leaves_its_bounds():
+    reported, actual = _overconfident(t_true=9.0)  # would need T = 9
+    assert calibration.fit_temperature(reported, actual) == pytest.approx(calibration.T_BOUNDS[1])
+    right = np.full((300, 3), 0.2)
+    right[np.arange(300), np.arange(300) % 3] = 0.6  # never wrong: the likelihood wants T -> 0
+    assert calibration.fit_temperature(right, np.arange(300) % 3) == pytest.approx(calibration.T_BOUNDS[0])

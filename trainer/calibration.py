@@ -5,6 +5,10 @@ Temperature scaling divides the log-probabilities by one number T before the sof
 model (T > 1) or sharpens a timid one (T < 1) and never changes the argmax, so accuracy and the blessing gate stay
 as they are. The Trainer fits T on the eval split and keeps it only if it lowers the expected calibration error on
 eval objects it was not fitted on (two folds), so a fit that chases noise is dropped, not shipped.
+
+A temperature is only as good as the errors it is fitted on: on an eval split the model gets all right, the
+likelihood keeps rising as T falls, and an unbounded fit would serve logits x 20 on the strength of no evidence.
+So T is searched within T_BOUNDS, and with fewer than MIN_ERRORS misclassified eval objects no fit is made at all.
 """
 
 from __future__ import annotations
@@ -15,7 +19,11 @@ import numpy as np
 
 ECE_BINS = 10
 THRESHOLDS: tuple[float, ...] = (0.9, 0.99)  # the shares Clarke et al. (2020) report for their SDSS catalogue
-_LOG_T_GRID = np.linspace(np.log(0.05), np.log(20.0), 601)
+# Sharpening more than 4x or softening more than 4x is not a calibration but a different model.
+T_BOUNDS: tuple[float, float] = (0.25, 4.0)
+_LOG_T_GRID = np.linspace(np.log(T_BOUNDS[0]), np.log(T_BOUNDS[1]), 401)
+# Below this many argmax errors on eval, the likelihood says nothing about how wrong the model's confidence is.
+MIN_ERRORS = 10
 
 
 def apply_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarray:
@@ -77,7 +85,7 @@ def threshold_rows(probabilities: np.ndarray, actual_ids: Sequence[int], class_i
 
 
 def fit_temperature(probabilities: np.ndarray, actual_ids: Sequence[int]) -> float:
-    """The T that minimises the negative log-likelihood (a fine grid over log T in [1/20, 20]: one parameter)."""
+    """The T that minimises the negative log-likelihood (a fine grid over log T within T_BOUNDS: one parameter)."""
     logp = np.log(np.clip(np.asarray(probabilities, np.float64), 1e-12, 1.0))
     actual = np.asarray(actual_ids)
     best, best_nll = 1.0, np.inf
@@ -91,12 +99,19 @@ def fit_temperature(probabilities: np.ndarray, actual_ids: Sequence[int]) -> flo
 
 
 def choose(probabilities: np.ndarray, actual_ids: Sequence[int]) -> dict:
-    """Fits T on the eval split and says whether to keep it.
+    """Fits T on the eval split and says whether to keep it (no fit below MIN_ERRORS eval errors).
 
     Kept only if, fitted on one half of eval (alternate objects) and measured on the other, it lowers the top-label
     ECE on average over both ways round; the T shipped is then the one fitted on the whole split.
     """
     probs, actual = np.asarray(probabilities), np.asarray(actual_ids)
+    errors = int((probs.argmax(axis=1) != actual).sum()) if len(actual) else 0
+    if errors < MIN_ERRORS:
+        ece = expected_calibration_error(probs, actual)
+        return {"temperature": 1.0, "fitted_temperature": None, "kept": False,
+                "skipped": f"{errors} errors on eval, fewer than {MIN_ERRORS}: too few to fit a temperature on",
+                "eval_errors": errors, "held_out_ece_before": None, "held_out_ece_after": None,
+                "eval_ece_before": ece, "eval_ece_after": ece, "n": int(len(actual))}
     halves = (np.arange(len(actual)) % 2 == 0, np.arange(len(actual)) % 2 == 1)
     before, after = [], []
     for fit_on, check_on in (halves, halves[::-1]):
@@ -113,4 +128,4 @@ def choose(probabilities: np.ndarray, actual_ids: Sequence[int]) -> dict:
             "held_out_ece_after": float(np.mean(after)) if after else None,
             "eval_ece_before": expected_calibration_error(probs, actual),
             "eval_ece_after": expected_calibration_error(apply_temperature(probs, temperature), actual),
-            "n": int(len(actual))}
+            "eval_errors": errors, "n": int(len(actual))}
