@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1s
 DATA := data/simulated
 DR14_CSV ?= ../shared/data/sdss_dr14_10k.csv
 REAL_CUTOUTS ?= ../shared/data/real_cutouts
-REAL_PAIRS ?= ../shared/data/real_pairs
+REAL_MULTIMODAL ?= ../shared/data/real_multimodal
 REAL_SCALE := 0.4
 REAL_OUT := outputs/real
 export TF_USE_LEGACY_KERAS := 1
@@ -69,11 +69,18 @@ run-dr14: data/dr14/.done
 		--metadata-path outputs/dr14/metadata.sqlite --serving-dir outputs/dr14/serving \
 		--log-file outputs/dr14/run_local.log $(ARGS)
 
-# Real pixels (../shared, never copied into the repo). The real cutouts (labels only) train the image encoder
-# through the pipeline; the real pairs (DR14 photometry + real cutouts at 0.4"/px) train the fusion model on top.
-data/real_cutouts/.done: $(STAMP) $(REAL_CUTOUTS)/labels.csv
+# Real pixels (../shared, never copied into the repo). real_multimodal (SkyServer photometry + each object's OWN
+# cutout at 0.4"/px), split by SDSS field, trains the fusion model; the real cutouts (labels only), less every image
+# in real_multimodal's eval and test splits, train the image encoder it starts from.
+data/real_multimodal/.done: $(STAMP) $(REAL_MULTIMODAL)/pairs.csv
+	rm -rf data/real_multimodal
+	TF_CPP_MIN_LOG_LEVEL=3 PYTHONWARNINGS=ignore::FutureWarning $(PY) -m ingest import --split-by field \
+		--csv $(REAL_MULTIMODAL)/pairs.csv --images $(REAL_MULTIMODAL)/images --cutout-scale $(REAL_SCALE) --out data/real_multimodal
+	touch $@
+
+data/real_cutouts/.done: $(STAMP) $(REAL_CUTOUTS)/labels.csv data/real_multimodal/.done
 	rm -rf data/real_cutouts
-	TF_CPP_MIN_LOG_LEVEL=3 PYTHONWARNINGS=ignore::FutureWarning $(PY) -m ingest cutouts \
+	TF_CPP_MIN_LOG_LEVEL=3 PYTHONWARNINGS=ignore::FutureWarning $(PY) -m ingest cutouts --held-out data/real_multimodal \
 		--labels $(REAL_CUTOUTS)/labels.csv --images $(REAL_CUTOUTS)/images --cutout-scale $(REAL_SCALE) --out data/real_cutouts
 	touch $@
 
@@ -81,15 +88,9 @@ encoder: data/real_cutouts/.done
 	$(PY) pipeline/run_local.py --data-dir data/real_cutouts --model image --pipeline-root $(REAL_OUT)/encoder_root \
 		--metadata-path $(REAL_OUT)/encoder.sqlite --serving-dir $(REAL_OUT)/serving --log-file $(REAL_OUT)/encoder.log $(ENCODER_ARGS)
 
-data/real_pairs/.done: $(STAMP) $(REAL_PAIRS)/pairs.csv
-	rm -rf data/real_pairs
-	TF_CPP_MIN_LOG_LEVEL=3 PYTHONWARNINGS=ignore::FutureWarning $(PY) -m ingest import \
-		--csv $(REAL_PAIRS)/pairs.csv --images $(REAL_PAIRS)/images --cutout-scale $(REAL_SCALE) --out data/real_pairs
-	touch $@
-
-run-real: data/real_pairs/.done
+run-real: data/real_multimodal/.done
 	test -d $(REAL_OUT)/serving/sky_image_encoder || $(MAKE) encoder
-	$(PY) pipeline/run_local.py --data-dir data/real_pairs --image-encoder $(REAL_OUT)/serving/sky_image_encoder \
+	$(PY) pipeline/run_local.py --data-dir data/real_multimodal --image-encoder $(REAL_OUT)/serving/sky_image_encoder \
 		--pipeline-root $(REAL_OUT)/pipeline_root --metadata-path $(REAL_OUT)/metadata.sqlite \
 		--serving-dir $(REAL_OUT)/serving --log-file $(REAL_OUT)/run_local.log $(ARGS)
 

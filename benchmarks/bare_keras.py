@@ -58,11 +58,18 @@ def class_weights(label_ids) -> dict[int, float]:
     return model_lib.class_weights_from_counts(np.bincount(np.asarray(label_ids), minlength=len(c.CLASS_NAMES)))
 
 
-def dataset(objs, mean, std, kind: str, shuffle: bool, seed: int) -> tf.data.Dataset:
-    x = (scaled_inputs(objs) - mean) / std
+def for_inputs(x: np.ndarray, inputs: str = c.SPECTROSCOPIC) -> np.ndarray:
+    """The columns of `columns()`/`scaled_inputs()` that a model of these inputs reads (f.tabular_xf order)."""
+    keep = [k for k, name in enumerate(f.TABULAR_XF) if name in f.tabular_xf(inputs)]
+    return x[:, keep]
+
+
+def dataset(objs, mean, std, kind: str, shuffle: bool, seed: int, inputs: str = c.SPECTROSCOPIC) -> tf.data.Dataset:
+    """`mean`/`std` are fitted on the train rows of `for_inputs(scaled_inputs(...), inputs)`."""
+    x = (for_inputs(scaled_inputs(objs), inputs) - mean) / std
     feats: dict[str, np.ndarray] = {}
     if kind in ("fusion", "tabular"):
-        feats.update({name: x[:, k:k + 1] for k, name in enumerate(f.TABULAR_XF)})
+        feats.update({name: x[:, k:k + 1] for k, name in enumerate(f.tabular_xf(inputs))})
     if kind in ("fusion", "image"):
         feats[f.IMAGE_XF] = np.array([o.image_jpeg for o in objs], dtype=object)
     labels = np.array([c.CLASS_NAMES.index(o.label) for o in objs], np.int64)

@@ -1,7 +1,7 @@
 """How real do the simulator's cutouts look? Real vs simulated cutouts of the same objects, before and after
 calibration: measured quantities per class, a real-vs-simulated discriminator's AUC, and a side-by-side sheet.
 
-    python -m benchmarks.realism [--pairs ../shared/data/real_pairs] [--per-class 200] [--sheet PNG]
+    python -m benchmarks.realism [--pairs ../shared/data/real_multimodal] [--per-class 200] [--sheet PNG]
 
 The objects are real pairs drawn with another seed than the calibration's
 sample. "before" is the simulator's uncalibrated camera (ImageModel()
@@ -114,7 +114,7 @@ def _q(v: np.ndarray) -> str:
 
 def main(argv: list[str] | None = None) -> str:
     p = parser(__file__, __doc__)
-    p.add_argument("--pairs", default=str(REPO.parent / "shared" / "data" / "real_pairs"))
+    p.add_argument("--pairs", default=str(REPO.parent / "shared" / "data" / "real_multimodal"))
     p.add_argument("--per-class", type=int, default=200)
     p.add_argument("--sheet", default=str(REPO / "docs" / "real_vs_simulated.png"))
     args = parse(p, argv)

@@ -60,5 +60,6 @@ def describe(data_dir: str) -> str:
         if info.get("simulated_images"):
             return (f"(data: photometry imported from {info['source_csv']}; {info['simulated_images']} of "
                     f"{info['written']} cutouts SIMULATED with GalSim, not real images)")
-        return f"(data: imported from {info['source_csv']} with cutouts from {info['images']})"
+        split = "; split by SDSS field" if info.get("split_by") == "field" else ""
+        return f"(data: imported from {info['source_csv']} with cutouts from {info['images']}{split})"
     return f"(data: records in {data_dir}, origin not recorded)"

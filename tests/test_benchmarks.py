@@ -92,7 +92,7 @@ def test_class_weights_benchmark_scores_each_rule_on_eval(dr14_csv):
 def test_photometric_benchmark_on_a_slice_of_dr14(dr14_csv):
     from benchmarks import photometric
 
-    body = photometric.main(["--studies", "dr14", "--dr14", str(dr14_csv), "--limit", "300", "--seeds", "0",
+    body = photometric.main(["--dr14", str(dr14_csv), "--limit", "300", "--seeds", "0",
                              "--epochs", "1", "--no-spectroscopic", "--no-write"])
     for model in (photometric.FUSION, photometric.TABULAR, "HistGradientBoosting", "RandomForest"):
         row = next(line for line in body.splitlines() if line.startswith(f"| {model} |"))
@@ -101,7 +101,7 @@ def test_photometric_benchmark_on_a_slice_of_dr14(dr14_csv):
     assert "| Clarke et al. 2020, RF on PSF magnitudes (other data) | - |" in body
     assert "Top-label ECE on test:" in body and "share at P>=0.99" in body
     assert re.search(r"fusion >= tabular in [01] of 1 seeds", body), body
-    assert "SIMULATED cutouts" in body and "--studies dr14" in body
+    assert "SIMULATED cutouts" in body and "--limit 300" in body
 
 
 def test_catalog_benchmark_on_a_tiny_catalogue(photometric_run):

@@ -12,7 +12,7 @@ from ingest import calibrate_images as cal
 from ingest import image_stats
 from ingest.render import ImageModel
 
-PAIRS = Path(__file__).resolve().parents[2] / "shared" / "data" / "real_pairs"
+PAIRS = Path(__file__).resolve().parents[2] / "shared" / "data" / "real_multimodal"
 
 
 def _jpeg(lum: np.ndarray) -> bytes:
