@@ -18,7 +18,7 @@ import runtime_env  # noqa: F401 - the process environment, before TensorFlow lo
 
 import pandas as pd
 
-from benchmarks.common import header, parse, parser, publish
+from benchmarks.common import REPO, header, parse, parser, publish
 from ingest import contract as c
 from pipeline import configs
 
@@ -82,7 +82,7 @@ def cases(dr14: str | None) -> list[tuple[str, pd.DataFrame, pd.DataFrame, str]]
 
 def main(argv: list[str] | None = None) -> str:
     p = parser(__file__, __doc__)
-    p.add_argument("--dr14", default=str(configs.REPO_ROOT.parent / "shared" / "data" / "sdss_dr14_10k.csv"))
+    p.add_argument("--dr14", default=str(REPO.parent / "shared" / "data" / "sdss_dr14_10k.csv"))
     args = parse(p, argv)
     dr14 = args.dr14 if Path(args.dr14).exists() else None
     t = configs.DRIFT_THRESHOLDS

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import runtime_env
 
-from benchmarks.common import header, parse, parser, publish, run_local_cmd, timed
+from benchmarks.common import REPO, header, parse, parser, publish, run_local_cmd, timed
 from pipeline import configs
 from pipeline import metadata as md
 
@@ -45,7 +45,7 @@ def start_services(logs: Path) -> tuple[str, str, list[subprocess.Popen]]:
                                "--port", str(job)], env=env, stdout=open(logs / "job.log", "w"),
                               stderr=subprocess.STDOUT, start_new_session=True),
              subprocess.Popen([sys.executable, "-m", "apache_beam.runners.worker.worker_pool_main",
-                               f"--service_port={pool}"], env=env, cwd=configs.REPO_ROOT,
+                               f"--service_port={pool}"], env=env, cwd=REPO,
                               stdout=open(logs / "pool.log", "w"), stderr=subprocess.STDOUT, start_new_session=True)]
     for port in (job, pool):
         deadline = time.monotonic() + 60

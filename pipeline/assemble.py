@@ -111,6 +111,9 @@ def settle(cfg: RunConfig) -> RunConfig:
     access to them: there `--model image` says the records are image-only."""
     if cfg.settled:
         return cfg
+    # Relative folders are the working directory's (configs.py): fixed now, so MLMD records where they really are.
+    for name in ("data_dir", "pipeline_root", "serving_dir"):
+        setattr(cfg, name, local_absolute(getattr(cfg, name)))
     for name, allowed in (("model", MODEL_KINDS), ("inputs", tuple(c.INPUTS)), ("drift", DRIFT_MODES)):
         if getattr(cfg, name) not in allowed:
             raise ConfigError(f"--{name} must be one of {list(allowed)}, got {getattr(cfg, name)!r}")
@@ -133,6 +136,11 @@ def settle(cfg: RunConfig) -> RunConfig:
             raise ConfigError(f"--image-encoder: {e}") from None
     cfg.settled = True
     return cfg
+
+
+def local_absolute(path: str) -> str:
+    """A local path made absolute against the working directory; a remote URI (gs://...) as it is."""
+    return path if "://" in path else os.path.abspath(path)
 
 
 def resolve_encoder(path: str) -> str:

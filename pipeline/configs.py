@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import schema
 from ingest import contract as c
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+# Where this package's code is: the checkout, or site-packages once installed. Code fingerprints hash it there.
+CODE_ROOT = Path(__file__).resolve().parents[1]
 
 PIPELINE_NAME = "sdss-multimodal"
 MODEL_NAME = "sky_classifier"  # serving layout: <serving_dir>/<MODEL_NAME>/<version>/
@@ -17,31 +19,30 @@ MODEL_NAME = "sky_classifier"  # serving layout: <serving_dir>/<MODEL_NAME>/<ver
 MODEL_NAMES: dict[str, str] = {c.SPECTROSCOPIC: MODEL_NAME, c.PHOTOMETRIC: f"{MODEL_NAME}_photometric"}
 ENCODER_MODEL_NAME = "sky_image_encoder"  # an image-only model trained on real cutouts
 
-DATA_DIR = REPO_ROOT / "data" / "simulated"
-OUTPUT_DIR = REPO_ROOT / "outputs"
+# A user's data and outputs: relative to the working directory (runners make them absolute when a run starts), never
+# to the package, so an installed pipeline reads and writes where it is run, not inside site-packages.
+DATA_DIR = Path("data") / "simulated"
+OUTPUT_DIR = Path("outputs")
 PIPELINE_ROOT = OUTPUT_DIR / "pipeline_root"
 METADATA_PATH = OUTPUT_DIR / "metadata.sqlite"
 SERVING_DIR = OUTPUT_DIR / "serving"
 LOG_FILE = OUTPUT_DIR / "logs" / "run_local.log"
-SCHEMA_FILE = REPO_ROOT / "schema" / "schema.pbtxt"
-IMAGE_SCHEMA_FILE = REPO_ROOT / "schema" / "image_schema.pbtxt"  # image-only records (`python -m ingest cutouts`)
-PHOTOMETRIC_SCHEMA_FILE = REPO_ROOT / "schema" / "photometric_schema.pbtxt"  # --inputs photometric: redshift optional
+# The curated schemas ship inside the package (schema/__init__.py finds them wherever it is installed).
+SCHEMA_FILE = schema.path(schema.MULTIMODAL)
+IMAGE_SCHEMA_FILE = schema.path(schema.IMAGE_ONLY)  # image-only records (`python -m ingest cutouts`)
+PHOTOMETRIC_SCHEMA_FILE = schema.path(schema.PHOTOMETRIC)  # --inputs photometric: redshift optional
 # Code that shapes each component's output (folders mean their *.py); its hash is part of that component's
 # cache key (pipeline/fingerprint.py), so an edit re-runs the component instead of reusing a stale output.
-_CONTRACT = REPO_ROOT / "ingest" / "contract.py"
+_CONTRACT = CODE_ROOT / "ingest" / "contract.py"
 CODE_FOR: dict[str, tuple[Path, ...]] = {
-    "train": (REPO_ROOT / "trainer", _CONTRACT),  # Transform and Trainer
-    "evaluate": (REPO_ROOT / "evaluation" / "argmax_metrics.py", _CONTRACT),  # the Evaluator's own metric
-    "report": (REPO_ROOT / "evaluation", REPO_ROOT / "components" / "evaluation_report.py",
-               REPO_ROOT / "ingest" / "provenance.py", _CONTRACT),
-    "push": (REPO_ROOT / "components" / "atomic_pusher.py",),
-    "drift": (REPO_ROOT / "components" / "drift.py", REPO_ROOT / "components" / "drift_baseline.py",
-              REPO_ROOT / "components" / "blessings.py", _CONTRACT),
+    "train": (CODE_ROOT / "trainer", _CONTRACT),  # Transform and Trainer
+    "evaluate": (CODE_ROOT / "evaluation" / "argmax_metrics.py", _CONTRACT),  # the Evaluator's own metric
+    "report": (CODE_ROOT / "evaluation", CODE_ROOT / "components" / "evaluation_report.py",
+               CODE_ROOT / "ingest" / "provenance.py", _CONTRACT),
+    "push": (CODE_ROOT / "components" / "atomic_pusher.py",),
+    "drift": (CODE_ROOT / "components" / "drift.py", CODE_ROOT / "components" / "drift_baseline.py",
+              CODE_ROOT / "components" / "blessings.py", _CONTRACT),
 }
-
-# Built-in dataset (simulated from real SDSS DR14 statistics).
-SIM_N = 1000
-SIM_SEED = 0
 
 # Training.
 MODEL_KIND = "fusion"

@@ -23,8 +23,9 @@ from pipeline import configs
 from pipeline.assemble import RunConfig, add_run_arguments, assemble, settle
 from runners import beam, settings
 
-# Where the Dockerfile puts this repository inside the image: the schema is read from there at run time.
-IMAGE_REPO_ROOT = "/pipeline"
+# Where the Dockerfile's `pip install` of the wheel puts this package inside the image (python:3.10-slim's
+# site-packages): the schema, package data of `schema`, is read from there at run time.
+IMAGE_CODE_ROOT = "/usr/local/lib/python3.10/site-packages"
 
 
 def compile_spec(cfg: RunConfig, image: str, output: str, beam_pipeline_args: list[str],
@@ -33,7 +34,7 @@ def compile_spec(cfg: RunConfig, image: str, output: str, beam_pipeline_args: li
     from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner as kfp
 
     schema_local = settle(cfg).schema_file  # the schema this model kind and input set take
-    in_image = schema_in_image or os.path.join(IMAGE_REPO_ROOT, os.path.relpath(schema_local, configs.REPO_ROOT))
+    in_image = schema_in_image or os.path.join(IMAGE_CODE_ROOT, os.path.relpath(schema_local, configs.CODE_ROOT))
     runner = kfp.KubeflowV2DagRunner(config=kfp.KubeflowV2DagRunnerConfig(default_image=image),
                                      output_dir=os.path.dirname(os.path.abspath(output)),
                                      output_filename=os.path.basename(output))

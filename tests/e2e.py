@@ -6,7 +6,9 @@ from pathlib import Path
 
 from ingest import contract as c
 from pipeline import metadata as md
-from pipeline.configs import MODEL_NAME, MODEL_NAMES, PIPELINE_NAME, REPO_ROOT
+from pipeline.configs import MODEL_NAME, MODEL_NAMES, PIPELINE_NAME
+
+REPO_ROOT = Path(__file__).resolve().parents[1]  # the checkout under test
 
 ALL_NODES = {"CuratedSchemaImporter", "ImportExampleGen", "StatisticsGen", "ExampleValidator", "AnomaliesGate",
              "drift_baseline", "DriftCheck", "Transform", "Trainer", "baseline_resolver", "Evaluator",

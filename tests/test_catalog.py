@@ -16,8 +16,7 @@ import pytest
 
 from ingest import contract as c
 from ingest import records
-from pipeline.configs import REPO_ROOT
-from tests.e2e import PHOTOMETRIC_MODEL, versions
+from tests.e2e import PHOTOMETRIC_MODEL, REPO_ROOT, versions
 
 pytestmark = pytest.mark.e2e
 N_CATALOGUE = 2000

@@ -17,8 +17,8 @@ import tensorflow as tf
 from components.atomic_pusher import PARTIAL_SUFFIX
 from ingest import contract as c
 from ingest import records
-from pipeline.configs import REPO_ROOT, SCHEMA_FILE
-from tests.e2e import flags, run_pipeline, states, versions
+from pipeline.configs import SCHEMA_FILE
+from tests.e2e import REPO_ROOT, flags, run_pipeline, states, versions
 
 pytestmark = pytest.mark.e2e
 

@@ -16,8 +16,8 @@ from evaluation.predictions import latest_version
 from ingest import contract as c
 from ingest import records
 from pipeline import metadata as md
-from pipeline.configs import MODEL_NAME, PIPELINE_NAME, REPO_ROOT
-from tests.e2e import versions
+from pipeline.configs import MODEL_NAME, PIPELINE_NAME
+from tests.e2e import REPO_ROOT, versions
 from trainer.calibration import expected_calibration_error
 
 

@@ -35,8 +35,8 @@ def _params(schema_sha: str, code_sha: dict[str, str], tmp_path, inputs: str = c
 
 def test_code_edit_changes_the_fingerprint(tmp_path):
     code = tmp_path / "trainer"
-    shutil.copytree(configs.REPO_ROOT / "trainer", code, ignore=shutil.ignore_patterns("__pycache__"))
-    contract = configs.REPO_ROOT / "ingest" / "contract.py"
+    shutil.copytree(configs.CODE_ROOT / "trainer", code, ignore=shutil.ignore_patterns("__pycache__"))
+    contract = configs.CODE_ROOT / "ingest" / "contract.py"
     before = tree_sha256([code, contract])
     assert before == tree_sha256([code, contract])
     (code / "model.py").write_text((code / "model.py").read_text().replace("Dropout(0.2)", "Dropout(0.3)"))
@@ -44,7 +44,7 @@ def test_code_edit_changes_the_fingerprint(tmp_path):
 
 
 def test_each_code_hash_covers_the_code_that_shapes_its_output():
-    covered = {name: {p.relative_to(configs.REPO_ROOT).as_posix() for p in paths}
+    covered = {name: {p.relative_to(configs.CODE_ROOT).as_posix() for p in paths}
                for name, paths in configs.CODE_FOR.items()}
     assert {"trainer", "ingest/contract.py"} <= covered["train"]
     assert "evaluation/argmax_metrics.py" in covered["evaluate"]

@@ -14,8 +14,8 @@ from evaluation.predictions import predict_examples, predict_raw_with_ranges
 from ingest import contract as c
 from ingest import records
 from pipeline import metadata as md
-from pipeline.configs import PIPELINE_NAME, REPO_ROOT
-from tests.e2e import ALL_NODES, PHOTOMETRIC_MODEL, states, versions
+from pipeline.configs import PIPELINE_NAME
+from tests.e2e import ALL_NODES, PHOTOMETRIC_MODEL, REPO_ROOT, states, versions
 
 pytestmark = pytest.mark.e2e
 

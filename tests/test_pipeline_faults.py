@@ -9,9 +9,8 @@ import tensorflow as tf
 
 from ingest import contract as c
 from ingest import records
-from pipeline.configs import REPO_ROOT
 from runners.local import preflight
-from tests.e2e import flags
+from tests.e2e import REPO_ROOT, flags
 
 
 def _copy(sim300, tmp_path):

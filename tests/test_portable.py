@@ -11,8 +11,7 @@ import pytest
 import tensorflow as tf
 
 from benchmarks.portable import start_services
-from pipeline.configs import REPO_ROOT
-from tests.e2e import ALL_NODES, flags, states, versions
+from tests.e2e import ALL_NODES, REPO_ROOT, flags, states, versions
 
 pytestmark = pytest.mark.e2e
 

@@ -19,8 +19,8 @@ from ingest import records
 from ingest.cutout import to_contract
 from ingest.labelled_cutouts import import_cutouts
 from pipeline import metadata as md
-from pipeline.configs import ENCODER_MODEL_NAME, PIPELINE_NAME, REPO_ROOT
-from tests.e2e import run_pipeline, states, versions
+from pipeline.configs import ENCODER_MODEL_NAME, PIPELINE_NAME
+from tests.e2e import REPO_ROOT, run_pipeline, states, versions
 from trainer import features as f
 from trainer.model import EMBEDDING_LAYER
 

@@ -9,8 +9,8 @@ import pytest
 from google.protobuf import json_format
 
 from pipeline.assemble import RunConfig
-from pipeline.configs import REPO_ROOT
 from runners import beam, kubeflow_v2
+from tests.e2e import REPO_ROOT
 
 IMAGE = "europe-west4-docker.pkg.dev/proj/sdss/sdss-tfx:1"
 BEAM_COMPONENTS = ("ImportExampleGen", "StatisticsGen", "Transform", "Evaluator")
@@ -87,7 +87,9 @@ def test_kubeflow_v2_spec_has_every_component_on_the_image_with_dataflow_args(tm
 
     assert params("Transform")["preprocessing_fn"] == "trainer.transform.preprocessing_fn"
     assert params("Trainer")["run_fn"] == "trainer.train.run_fn"
-    assert params("CuratedSchemaImporter")["schema_file"] == "/pipeline/schema/schema.pbtxt"
+    # The schema is package data: where the image's `pip install` of the wheel puts it.
+    assert params("CuratedSchemaImporter")["schema_file"] == (
+        "/usr/local/lib/python3.10/site-packages/schema/schema.pbtxt")
     assert params("ImportExampleGen")["input_base"] == "gs://b/data"
     for name, container in containers.items():
         args = container.get("args", [])
@@ -102,9 +104,12 @@ def test_the_image_sets_the_worker_environment_and_installs_the_pinned_set():
     assert re.search(r"^FROM python:3\.10", dockerfile, re.M)
     for name, value in runtime_env.WORKER_ENV.items():
         assert re.search(rf"^ENV .*\b{name}={value}\b", dockerfile, re.M), name
-    assert f"WORKDIR {kubeflow_v2.IMAGE_REPO_ROOT}" in dockerfile
-    assert "pip install --no-cache-dir -r requirements.lock" in dockerfile
-    assert "pip install --no-cache-dir --no-deps ." in dockerfile
+    assert "pip install --no-cache-dir -r /tmp/requirements.lock" in dockerfile
+    # The runtime stage installs the wheel and copies no source tree: its only COPY of the context is the lock.
+    runtime = dockerfile.rsplit("\nFROM ", 1)[1]
+    assert re.findall(r"^COPY (?!--from)(.*)$", runtime, re.M) == ["requirements.lock /tmp/requirements.lock"]
+    assert "pip install --no-cache-dir --no-deps /wheels/*.whl" in runtime
+    assert kubeflow_v2.IMAGE_CODE_ROOT.startswith("/usr/local/lib/python3.10/")  # python:3.10-slim's site-packages
     assert not re.search(r"^ENTRYPOINT", dockerfile, re.M)  # Kubeflow and Dataflow set each container's command
     ignored = (REPO_ROOT / ".dockerignore").read_text().split()
     assert {".venv", "data", "outputs", ".git"} <= set(ignored)
