@@ -17,14 +17,15 @@ REAL_OUT := outputs/real
 export TF_USE_LEGACY_KERAS := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help env data run test test-fast lint run-dr14 encoder run-real bench bench-real bench-studies bench-drift clean
+.PHONY: help env data run test test-fast lint run-dr14 encoder run-real bench bench-real bench-studies clean
 
 help:
 	@echo "make run    - create .venv if missing, build the built-in dataset if missing, run pipeline/run_local.py"
 	@echo "make test   - create .venv if missing, run the test suite (includes one end-to-end pipeline run)"
 	@echo "make test-fast - the same without the tests that run the whole pipeline (marked e2e)"
 	@echo "make lint | make run-dr14 (real DR14 photometry, simulated cutouts) | make bench | make clean"
-	@echo "make encoder (image model on the real cutouts) | make run-real (fusion on real photometry + real cutouts)"
+	@echo "make encoder (image model on the real cutouts) | make run-real (fusion on real objects in their own cutouts)"
+	@echo "make bench-real (real-pixel tables, ~3 h) | make bench-studies (drift thresholds and earlier studies)"
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 not found: install it (e.g. 'pyenv install 3.10') or pass PYTHON310=/path/to/python3.10"; exit 1; }
@@ -101,10 +102,10 @@ bench: $(DATA)/.done
 	$(PY) -m benchmarks.scale --sizes 10000 100000 --epochs 1
 	$(PY) -m benchmarks.quality --csv $(DR14_CSV)
 
-# Real-pixel tables (BENCHMARKS.md "Real cutouts: ..."; about 2 hours on 2 cores). "before" is the simulator as it was
-# before its image calibration (commit 489a575), rendered from a temporary worktree of that commit.
+# Real-pixel tables (BENCHMARKS.md "Real cutouts: ..." and "Exact pairs"; about 3 hours on 2 cores). "before" is the
+# simulator as it was before its image calibration (commit 489a575), rendered from a temporary worktree of that commit.
 SIM_BEFORE_REV := 489a575
-bench-real: data/real_cutouts/.done data/real_pairs/.done
+bench-real: data/real_cutouts/.done data/real_multimodal/.done
 	test -d $(REAL_OUT)/serving/sky_image_encoder || $(MAKE) encoder
 	$(PY) -m benchmarks.realism
 	rm -rf data/sim_after data/sim_before /tmp/sdss-sim-before
@@ -112,8 +113,9 @@ bench-real: data/real_cutouts/.done data/real_pairs/.done
 	git worktree add --detach /tmp/sdss-sim-before $(SIM_BEFORE_REV)
 	cd /tmp/sdss-sim-before && $(CURDIR)/$(PY) -m ingest simulate --n 8000 --seed 11 --out $(CURDIR)/data/sim_before
 	git worktree remove --force /tmp/sdss-sim-before
-	$(PY) -m benchmarks.sim_to_real --real data/real_cutouts --pairs data/real_pairs --sim before=data/sim_before after=data/sim_after
-	$(PY) -m benchmarks.real_fusion --image-encoder $(REAL_OUT)/serving/sky_image_encoder
+	$(PY) -m benchmarks.sim_to_real --real data/real_cutouts --pairs data/real_multimodal --sim before=data/sim_before after=data/sim_after
+	$(PY) -m benchmarks.levers --image-encoder $(REAL_OUT)/serving/sky_image_encoder
+	$(PY) -m benchmarks.exact_pairs --image-encoder $(REAL_OUT)/serving/sky_image_encoder
 
 # Earlier studies: unimodal vs fusion on the built-in data, where to decode images, the simulator, drift thresholds.
 bench-studies: $(DATA)/.done

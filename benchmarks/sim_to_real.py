@@ -73,15 +73,15 @@ def main(argv: list[str] | None = None) -> str:
     p = parser(__file__, __doc__, epochs=configs.ENCODER_EPOCHS)
     p.add_argument("--real", required=True, help="records of `python -m ingest cutouts` (real cutouts)")
     p.add_argument("--pairs", default=None,
-                   help="records of `python -m ingest import` of the real pairs: a second real test set whose "
-                        "objects are of the DR14 population that the simulator's photometry is drawn from")
+                   help="records of `python -m ingest import` of real_multimodal: a second real test set, each "
+                        "object in its own cutout")
     p.add_argument("--sim", nargs="*", default=[], metavar="NAME=DIR", help="simulated records to train on")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     args = parse(p, argv)
     real = {s: list(records.read_split(args.real, s)) for s in c.SPLITS}
     tests = {"real cutouts": real["test"]}
     if args.pairs:
-        tests["real pairs"] = _image_only(list(records.read_split(args.pairs, "test")))
+        tests["real multimodal"] = _image_only(list(records.read_split(args.pairs, "test")))
     sources = {"real": (real["train"], real["eval"])}
     for spec in args.sim:
         name, folder = spec.split("=", 1)
@@ -102,11 +102,12 @@ def main(argv: list[str] | None = None) -> str:
                                                              for n in c.CLASS_NAMES) + ")"
                           for t, objs in tests.items())
     body = (header(args.command)
-            + "\nTest sets, all REAL SkyServer cutouts at the contract's geometry, objid-hash test splits that nothing "
-            f"is tuned on: {described}. Per class: recall. Mean ± std over seeds. The real cutouts are DR16 "
-            "spectroscopic objects, fainter than the DR14 table whose photometry the simulator draws from; the real "
-            "pairs are DR14 objects. Simulated training sets: 8,000 objects each (DR14 class mix, the Trainer's class "
-            "weights); 'before' is the simulator at 489a575, 'after' the calibrated one.\n\n"
+            + "\nTest sets, all REAL SkyServer cutouts at the contract's geometry, test splits that nothing is tuned on: "
+            f"{described}. Per class: recall. Mean ± std over seeds. The real cutouts are DR16 spectroscopic objects "
+            "(objid-hash split), fainter than the DR14 table whose photometry the simulator draws from; the real "
+            "multimodal ones are real_multimodal's field-split test split. Simulated training sets: 8,000 objects "
+            "each (DR14 class mix, the Trainer's class weights); 'before' is the simulator at 489a575, 'after' the "
+            "calibrated one.\n\n"
             f"| trained on | train n | seeds | {head} |\n|" + "---|" * (3 + len(tests) * len(cols)) + "\n"
             + "\n".join(rows) + f"\n\nGoals (on the real cutouts): {GOALS}.\n")
     return publish(TITLE, body, args)

@@ -1,9 +1,10 @@
 """Fit the simulator's image look to real SkyServer cutouts (run once, output committed).
 
-    python -m ingest.calibrate_images --pairs ../shared/data/real_pairs --out ingest/image_calibration.json
+    python -m ingest.calibrate_images --pairs ../shared/data/real_multimodal --out ingest/image_calibration.json
 
-The real pairs give real photometry next to a real cutout of (mostly) the
-same object, so the simulator renders the very same objects and the two sets
+A multimodal set gives real photometry next to a real cutout of the same
+object (real_multimodal: always; the superseded real_pairs that the shipped
+file was fitted on: mostly), so the simulator renders the very same objects and the two sets
 of cutouts are compared quantity by quantity (ingest/image_stats.py): sky
 level and noise, peak over sky, central FWHM, neighbour count, central
 colours. Coordinate descent over the ImageModel parameters minimises the
@@ -117,7 +118,8 @@ def fit(sample: Sample, start: ImageModel, rounds: int = 3, log=print) -> tuple[
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--pairs", required=True, help="../shared/data/real_pairs (pairs.csv + images/)")
+    p.add_argument("--pairs", required=True, help="../shared/data/real_multimodal (pairs.csv + images/; the shipped "
+                   "image_calibration.json was fitted on the superseded real_pairs, as its `source` says)")
     p.add_argument("--out", default=str(Path(__file__).with_name("image_calibration.json")))
     p.add_argument("--per-class", type=int, default=150)
     p.add_argument("--rounds", type=int, default=3)
