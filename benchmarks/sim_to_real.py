@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> str:
                                                              for n in c.CLASS_NAMES) + ")"
                           for t, objs in tests.items())
     body = (header(args.command)
-            + "\nTest sets, all REAL SkyServer cutouts at the contract's geometry, test splits that nothing is tuned on: "
+            + "\nTest sets, all REAL SkyServer cutouts at the contract's geometry, test splits nothing is tuned on: "
             f"{described}. Per class: recall. Mean ± std over seeds. The real cutouts are DR16 spectroscopic objects "
             "(objid-hash split), fainter than the DR14 table whose photometry the simulator draws from; the real "
             "multimodal ones are real_multimodal's field-split test split. Simulated training sets: 8,000 objects "
