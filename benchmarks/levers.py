@@ -24,7 +24,7 @@ from ingest import records
 from pipeline import configs
 
 TITLE = "Exact pairs: levers, chosen on the eval split"
-# name -> (model kind, build() keywords beyond the defaults, encoder use, class-weight rule)
+# name -> (model kind, build() keywords beyond the defaults, encoder use, class-weight rule[, epochs])
 BASE = "fusion, frozen encoder, sky symmetries + morphology (the Trainer's default)"
 VARIANTS: dict[str, tuple[str, dict, str, str]] = {
     "tabular-only": ("tabular", {}, "none", "sqrt"),
@@ -36,6 +36,8 @@ VARIANTS: dict[str, tuple[str, dict, str, str]] = {
     "fusion, CNN from scratch, sky symmetries + morphology": ("fusion", {}, "none", "sqrt"),
     "fusion (default), balanced class weights": ("fusion", {}, "frozen", "balanced"),
     "fusion (default), no class weights": ("fusion", {}, "frozen", "none"),
+    f"fusion (default), {configs.REAL_EPOCHS} epochs": ("fusion", {}, "frozen", "sqrt", configs.REAL_EPOCHS),
+    f"tabular-only, {configs.REAL_EPOCHS} epochs": ("tabular", {}, "none", "sqrt", configs.REAL_EPOCHS),
 }
 ENSEMBLE = f"{BASE}: mean probabilities of the seeds"
 
@@ -49,15 +51,15 @@ def class_weights(labels: np.ndarray, rule: str) -> dict[int, float] | None:
     return sqrt if rule == "sqrt" else {k: w * w for k, w in sqrt.items()}
 
 
-def fit(split: dict, variant: tuple[str, dict, str, str], seed: int, encoder_dir: str, epochs: int,
-        inputs: str) -> np.ndarray:
+def fit(split: dict, variant: tuple, seed: int, encoder_dir: str, epochs: int, inputs: str) -> np.ndarray:
     """Eval-split probabilities of one variant and seed."""
     import tensorflow as tf
 
     from benchmarks.bare_keras import dataset, fit_scaling, for_inputs, scaled_inputs
     from trainer import model as model_lib
 
-    kind, extra, encoder_use, rule = variant
+    kind, extra, encoder_use, rule = variant[:4]
+    epochs = variant[4] if len(variant) > 4 else epochs
     tf.keras.utils.set_random_seed(seed)
     mean, std = fit_scaling(for_inputs(scaled_inputs(split["train"]), inputs))
     train, val = (dataset(split[s], mean, std, kind, s == "train", seed, inputs) for s in c.PIPELINE_SPLITS)
@@ -87,6 +89,7 @@ def main(argv: list[str] | None = None) -> str:
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     p.add_argument("--inputs", choices=list(c.INPUTS), default=c.PHOTOMETRIC)
     p.add_argument("--limit", type=int, help="first N objects per split only (smoke tests)")
+    p.add_argument("--title", default=TITLE, help="the BENCHMARKS.md section to (re)write")
     args = parse(p, argv)
     from pipeline.assemble import resolve_encoder
 
@@ -115,7 +118,7 @@ def main(argv: list[str] | None = None) -> str:
             f"each object's OWN REAL cutout, split by SDSS field); {args.inputs} inputs; train "
             f"{len(split['train'])}. Mean ± std over seeds {args.seeds}. No test split is read.\n\n"
             f"| variant | seeds | {' | '.join(cols)} |\n|" + "---|" * (len(cols) + 2) + "\n" + "\n".join(rows) + "\n")
-    return publish(TITLE, body, args)
+    return publish(args.title, body, args)
 
 
 if __name__ == "__main__":
