@@ -51,7 +51,8 @@ class Sample:
 
 def load_pairs(pairs_dir: str, per_class: int, seed: int = 0) -> tuple[Sample, list[bytes]]:
     df = pd.read_csv(Path(pairs_dir) / "pairs.csv")
-    df = df[(df[list(c.BANDS)] < 23).all(axis=1)]  # the DR14 table's failed measurements
+    mags = df[list(c.BANDS)]
+    df = df[((mags < 23) & (mags > c.MAG_RANGE[0])).all(axis=1)]  # failed measurements: 28.18, -9999
     picks = [g.sample(min(per_class, len(g)), random_state=seed) for _, g in df.groupby("class")]
     df = pd.concat(picks).reset_index(drop=True)
     jpegs, keep = [], []

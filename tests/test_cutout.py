@@ -20,7 +20,7 @@ REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real_cutouts"
 def real_files() -> list[Path]:
     """Three real 128 px SkyServer cutouts at 0.4"/px, one per class."""
     if not (REAL / "labels.csv").exists():
-        pytest.skip(f"real cutouts not found at {REAL} (CI provides ../shared)")
+        pytest.fail(f"real cutouts not found at {REAL}: CI provides ../shared beside the clone")
     with open(REAL / "labels.csv") as fh:
         rows = list(csv.DictReader(fh))
     return [REAL / "images" / f"{next(r['objid'] for r in rows if r['class'] == k)}.jpg" for k in c.CLASS_NAMES]

@@ -43,7 +43,7 @@ def test_fwhm_peak_and_neighbours_of_synthetic_images(fwhm):
 
 def test_calibrated_simulator_is_closer_to_real_cutouts_of_the_same_objects():
     if not (PAIRS / "pairs.csv").exists():
-        pytest.skip(f"real pairs not found at {PAIRS} (CI provides ../shared)")
+        pytest.fail(f"real_multimodal not found at {PAIRS}: CI provides ../shared beside the clone")
     sample, _ = cal.load_pairs(str(PAIRS), per_class=40, seed=5)
     before = image_stats.measure_all(cal.render(sample, ImageModel()))
     after = image_stats.measure_all(cal.render(sample, ImageModel.calibrated()))
