@@ -48,9 +48,6 @@ CODE_FOR: dict[str, tuple[Path, ...]] = {
 MODEL_KIND = "fusion"
 INPUTS = c.SPECTROSCOPIC  # or c.PHOTOMETRIC: no redshift, for objects without a spectrum (ingest/contract.py)
 EPOCHS = 15
-# A longer schedule for the exact pairs (6,768 real objects to train on), measured against EPOCHS on their eval split
-# by benchmarks/levers.py; early stopping ends a run that stalls either way.
-REAL_EPOCHS = 40
 PATIENCE = 4
 LEARNING_RATE = 1e-3
 TRAIN_SEED = 0

@@ -24,6 +24,7 @@ BATCH_SIZE = 64  # training batch; shared with benchmarks/bare_keras.py, which m
 
 
 EMBEDDING_LAYER = "image_embedding"
+TABULAR_UNITS = (64, 32)
 MORPHOLOGY_LAYER = "morphology"
 AUGMENTATIONS = ("sky", "flips")
 
@@ -68,10 +69,11 @@ def load_encoder(saved_model_dir: str) -> keras.Model:
     return keras.Model(image_in, trained.get_layer(EMBEDDING_LAYER).output, name="image_encoder")
 
 
-def _tabular_branch(columns: list[tf.Tensor]) -> tf.Tensor:
+def _tabular_branch(columns: list[tf.Tensor], units: tuple[int, ...]) -> tf.Tensor:
     x = keras.layers.Concatenate()(columns) if len(columns) > 1 else columns[0]
-    x = keras.layers.Dense(64, activation="relu")(x)
-    return keras.layers.Dense(32, activation="relu")(x)
+    for n in units:
+        x = keras.layers.Dense(n, activation="relu")(x)
+    return x
 
 
 def _morphology(pixels: tf.Tensor) -> tf.Tensor:
@@ -81,13 +83,14 @@ def _morphology(pixels: tf.Tensor) -> tf.Tensor:
 
 def build(kind: str = "fusion", learning_rate: float = 1e-3, encoder: keras.Model | None = None,
           encoder_trainable: bool = False, inputs: str = c.SPECTROSCOPIC, augment: str = "sky",
-          morphology: bool = True) -> keras.Model:
+          morphology: bool = True, tabular_units: tuple[int, ...] = TABULAR_UNITS) -> keras.Model:
     """`encoder` replaces the image branch with a pretrained one, frozen unless `encoder_trainable`; `inputs`
     (c.INPUTS) says whether the MLP reads the spectroscopic redshift or the magnitudes and colours alone.
 
-    `augment` "sky" (the 8 symmetries of the square) or "flips" (the model before the exact pairs), and
-    `morphology` (the cutout's measured concentration beside the photometry, in fusion) are the defaults that won
-    on the real multimodal eval split; the others stay for the study that chose them (benchmarks/levers.py)."""
+    `augment` "sky" (the 8 symmetries of the square) or "flips" (the model before the exact pairs), `morphology`
+    (the cutout's measured concentration beside the photometry, in fusion) and `tabular_units` (the MLP's layers)
+    default to what won on the real multimodal eval split; the others stay for the study that chose them
+    (benchmarks/levers.py)."""
     if kind not in f.MODEL_KINDS:
         raise ValueError(f"model kind must be one of {f.MODEL_KINDS}, got {kind!r}")
     skip_tf_keras()  # before any step is traced
@@ -110,7 +113,7 @@ def build(kind: str = "fusion", learning_rate: float = 1e-3, encoder: keras.Mode
         names = f.tabular_xf(inputs)
         cols = [keras.Input(shape=(1,), name=k) for k in names]
         model_in.update(zip(names, cols))
-        branches.append(_tabular_branch([*cols, *measured]))
+        branches.append(_tabular_branch([*cols, *measured], tabular_units))
     x = keras.layers.Concatenate()(branches) if len(branches) > 1 else branches[0]
     x = keras.layers.Dense(64, activation="relu")(x)
     x = keras.layers.Dropout(0.2)(x)
