@@ -35,17 +35,17 @@ def _radius() -> np.ndarray:
 
 @keras.utils.register_keras_serializable(package=PACKAGE)
 class SkyAugment(keras.layers.Layer):
-    """One of the 8 symmetries of the square (a flip, then k 90-degree turns) per batch element, in training."""
+    """One of the 8 symmetries of the square (a flip, then k 90-degree turns) per batch element, in training.
+
+    One random draw per batch picks each element's symmetry among all 8 computed at once: no random op runs inside
+    a loop whose iterations may interleave, so a seeded run trains the same weights every time."""
 
     def call(self, images: tf.Tensor, training: bool | None = None) -> tf.Tensor:
         if not training:
             return images
-
-        def one(img: tf.Tensor) -> tf.Tensor:
-            img = tf.image.random_flip_left_right(img)
-            return tf.image.rot90(img, tf.random.uniform([], 0, 4, tf.int32))
-
-        return tf.map_fn(one, images)
+        variants = [tf.image.rot90(x, k) for x in (images, tf.reverse(images, axis=[2])) for k in range(4)]
+        choice = tf.random.uniform([tf.shape(images)[0]], 0, len(variants), dtype=tf.int32)
+        return tf.gather(tf.stack(variants, axis=1), choice, axis=1, batch_dims=1)
 
 
 @keras.utils.register_keras_serializable(package=PACKAGE)
