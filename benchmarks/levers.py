@@ -44,6 +44,31 @@ VARIANTS: dict[str, tuple[str, dict, str, str]] = {
     "fusion (default), tabular branch 256-128-64": ("fusion", {"tabular_units": (256, 128, 64)}, "frozen", "sqrt"),
 }
 ENSEMBLE = f"{BASE}: mean probabilities of the seeds"
+WITH_TRAIN_IMAGES = f"{BASE}, encoder also trained on the exact pairs' train images"
+
+
+def encoder_with_train_images(cutouts: Path, pairs: Path, work: Path, seed: int) -> str:
+    """An encoder trained as `make encoder` trains it, on the real cutouts plus the exact pairs' train-split images
+    (image-only records; the pairs' eval and test images stay out, as they do of the cutouts)."""
+    from benchmarks.common import run_local_cmd, timed
+    from evaluation.predictions import latest_version
+    from ingest.provenance import IMPORT_SUMMARY
+
+    data = work / "data"
+    seen = set()
+    with records.SplitWriter(data) as w:
+        for s in c.SPLITS:
+            for o in records.read_split(cutouts, s):
+                seen.add(o.objid)
+                w.write(o, split=s)
+        for o in records.read_split(pairs, "train"):
+            if o.objid not in seen:
+                w.write(records.image_only(o.objid, o.image_jpeg, o.label), split="train")
+    (data / IMPORT_SUMMARY).write_text((cutouts / IMPORT_SUMMARY).read_text())  # image-only records: the encoder
+    run = timed(run_local_cmd(str(data), work, "--seed", str(seed)))
+    if run.returncode != 0:
+        raise SystemExit(f"encoder run failed:\n{run.output[-3000:]}")
+    return latest_version(str(work / "serving" / configs.ENCODER_MODEL_NAME))
 
 
 def class_weights(labels: np.ndarray, rule: str) -> dict[int, float] | None:
@@ -94,6 +119,9 @@ def main(argv: list[str] | None = None) -> str:
     p.add_argument("--inputs", choices=list(c.INPUTS), default=c.PHOTOMETRIC)
     p.add_argument("--limit", type=int, help="first N objects per split only (smoke tests)")
     p.add_argument("--title", default=TITLE, help="the BENCHMARKS.md section to (re)write")
+    p.add_argument("--with-train-images", metavar="CUTOUT_RECORDS",
+                   help="also train an encoder on these image-only records (data/real_cutouts) plus the exact pairs' "
+                        "train images, and score the default fusion variant on it")
     args = parse(p, argv)
     from pipeline.assemble import resolve_encoder
 
@@ -113,6 +141,16 @@ def main(argv: list[str] | None = None) -> str:
             print(name, seed, results[name][-1], flush=True)
     if len(base_probs) > 1:
         results[ENSEMBLE] = [score(np.mean(base_probs, axis=0), val)]
+    if args.with_train_images:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="bench-levers-encoder-") as tmp:
+            wider = encoder_with_train_images(Path(args.with_train_images), Path(args.data_dir), Path(tmp),
+                                              args.seeds[0])
+            for seed in args.seeds:
+                probs = fit(split, VARIANTS[BASE], seed, wider, args.epochs, args.inputs)
+                results.setdefault(WITH_TRAIN_IMAGES, []).append(score(probs, val))
+                print(WITH_TRAIN_IMAGES, seed, results[WITH_TRAIN_IMAGES][-1], flush=True)
     cols = ["accuracy", "macro-F1", "QSO F1", "GALAXY R", "QSO P", "QSO R"]
     rows = [f"| {name} | {len(runs)} | " + " | ".join(
         f"{np.mean([r[k] for r in runs]):.4f} ± {np.std([r[k] for r in runs]):.4f}" for k in cols) + " |"

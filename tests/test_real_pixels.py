@@ -204,3 +204,18 @@ def test_on_real_objects_fusion_beats_tabular_only_and_the_exact_pairs_benchmark
     assert saved[exact_pairs.HGB][0]["accuracy"] == pytest.approx(_means(body, f"| {exact_pairs.HGB} |")[0], abs=5e-5)
     wrong = int(re.search(r"(\d+) errors of \d+", body).group(1))
     assert wrong > 0 and sheet.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_levers_benchmark_scores_each_variant_on_eval_alone(encoder_run, multimodal_slice):
+    from benchmarks import levers
+
+    encoder = str(encoder_run[0] / "serving" / ENCODER_MODEL_NAME)
+    body = levers.main(["--data-dir", str(multimodal_slice), "--image-encoder", encoder, "--seeds", "0", "1",
+                        "--epochs", "1", "--limit", "200", "--variants", "tabular-only", levers.BASE, "--no-write"])
+    for name, seeds in (("tabular-only", 2), (levers.BASE, 2), (levers.ENSEMBLE, 1)):
+        row = next(line for line in body.splitlines() if line.startswith(f"| {name} |"))
+        cells = row.strip("|").split("|")
+        assert int(cells[1]) == seeds
+        means = [float(cell.split("±")[0]) for cell in cells[2:]]
+        assert len(means) == 6 and all(0.0 <= m <= 1.0 for m in means), row
+    assert "No test split is read" in body and "split by SDSS field" in body
