@@ -65,7 +65,7 @@ def encoder_with_train_images(cutouts: Path, pairs: Path, work: Path, seed: int)
             if o.objid not in seen:
                 w.write(records.image_only(o.objid, o.image_jpeg, o.label), split="train")
     (data / IMPORT_SUMMARY).write_text((cutouts / IMPORT_SUMMARY).read_text())  # image-only records: the encoder
-    run = timed(run_local_cmd(str(data), work, "--seed", str(seed)))
+    run = timed(run_local_cmd(str(data), work, "--model", "image", "--seed", str(seed)))
     if run.returncode != 0:
         raise SystemExit(f"encoder run failed:\n{run.output[-3000:]}")
     return latest_version(str(work / "serving" / configs.ENCODER_MODEL_NAME))
