@@ -31,6 +31,7 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 
 from benchmarks.common import REPO, header, parse, parser, publish
+from benchmarks.photometric import QUALITY_HEAD, f1, mean_std, quality_cells
 from benchmarks.quality import bins, network_predictions, photometric_tree_features, scores, tree_features
 from ingest import contract as c
 from ingest import records
@@ -100,11 +101,6 @@ def trees(split: dict, mode: str, seed: int, extra: dict[str, dict[str, np.ndarr
     return out
 
 
-def per_class_f1(s: dict[str, float], name: str) -> float:
-    p, r = s[f"{name} P"], s[f"{name} R"]
-    return 2 * p * r / (p + r) if p + r else 0.0
-
-
 def score(probs: np.ndarray, test: list[records.SkyObject]) -> dict[str, float]:
     actual = [o.label for o in test]
     predicted = [c.CLASS_NAMES[k] for k in probs.argmax(axis=1)]
@@ -113,7 +109,7 @@ def score(probs: np.ndarray, test: list[records.SkyObject]) -> dict[str, float]:
         sub = scores([actual[i] for i in members], [predicted[i] for i in members])
         out[f"binf1:{label}"] = sub["macro_f1"]
         for n in c.CLASS_NAMES:
-            out[f"bin:{label}:{n} F1"] = per_class_f1(sub, n) if any(actual[i] == n for i in members) else np.nan
+            out[f"bin:{label}:{n} F1"] = f1(sub, n) if any(actual[i] == n for i in members) else np.nan
     ids = [c.CLASS_NAMES.index(a) for a in actual]
     out["ece"] = calibration.expected_calibration_error(probs, ids)
     qso = calibration.threshold_rows(probs, ids, c.CLASS_NAMES.index("QSO"), (0.9,))[0]
@@ -121,21 +117,12 @@ def score(probs: np.ndarray, test: list[records.SkyObject]) -> dict[str, float]:
     return out
 
 
-def _ms(values: list[float], digits: int = 4) -> str:
-    values = [v for v in values if not np.isnan(v)]
-    return f"{np.mean(values):.{digits}f} ± {np.std(values):.{digits}f}" if values else "-"
-
-
 def overall_table(per_model: dict[str, list[dict[str, float]]]) -> str:
-    head = ["model", "seeds", "accuracy", "macro-F1",
-            *(f"{n} {m}" for n in c.CLASS_NAMES for m in ("P", "R", "F1")), "ECE", "QSO P at P(QSO)>=0.9"]
+    head = [*QUALITY_HEAD, "ECE", "QSO P at P(QSO)>=0.9"]
     rows = []
     for name, runs in per_model.items():
-        cells = [_ms([r["accuracy"] for r in runs]), _ms([r["macro_f1"] for r in runs])]
-        for n in c.CLASS_NAMES:
-            cells += [_ms([r[f"{n} P"] for r in runs]), _ms([r[f"{n} R"] for r in runs]),
-                      _ms([per_class_f1(r, n) for r in runs])]
-        cells += [_ms([r["ece"] for r in runs]), _ms([r["QSO precision at P>=0.9"] for r in runs], 3)]
+        cells = [*quality_cells(runs), mean_std([r["ece"] for r in runs]),
+                 mean_std([r["QSO precision at P>=0.9"] for r in runs], 3)]
         rows.append(f"| {name} | {len(runs)} | " + " | ".join(cells) + " |")
     return "| " + " | ".join(head) + " |\n|" + "---|" * len(head) + "\n" + "\n".join(rows) + "\n"
 
@@ -155,12 +142,12 @@ def bin_tables(per_model: dict[str, list[dict[str, float]]], test: list[records.
     shown = [m for m in (FUSION, TABULAR, HGB, RF, STACK) if m in per_model]
     rows = []
     for label in members:
-        cells = [" / ".join(_ms([r[f"bin:{label}:{n} F1"] for r in per_model[m]], 3).split(" ± ")[0]
+        cells = [" / ".join(mean_std([r[f"bin:{label}:{n} F1"] for r in per_model[m]], 3).split(" ± ")[0]
                             for n in c.CLASS_NAMES) for m in shown]
         rows.append(f"| {label} | " + " | ".join(cells) + " |")
-    f1 = ("| bin | " + " | ".join(f"{m}: F1 GALAXY / STAR / QSO" for m in shown) + " |\n|---|"
+    by_class = ("| bin | " + " | ".join(f"{m}: F1 GALAXY / STAR / QSO" for m in shown) + " |\n|---|"
           + "---|" * len(shown) + "\n" + "\n".join(rows) + "\n")
-    return acc + "\n" + f1
+    return acc + "\n" + by_class
 
 
 def verdict(mode: str, per_model: dict[str, list[dict[str, float]]]) -> str:
@@ -173,7 +160,7 @@ def verdict(mode: str, per_model: dict[str, list[dict[str, float]]]) -> str:
         tab = [r["accuracy"] for r in per_model[TABULAR]]
         fa = [r["accuracy"] for r in fus]
         lines += [f"macro-F1 {np.mean([r['macro_f1'] for r in fus]):.4f} (goal 0.962); QSO F1 "
-                  f"{np.mean([per_class_f1(r, 'QSO') for r in fus]):.4f} (goal 0.936)",
+                  f"{np.mean([f1(r, 'QSO') for r in fus]):.4f} (goal 0.936)",
                   f"against the late-fusion stack {mean[STACK]:.4f}: {mean[FUSION] - mean[STACK]:+.4f}; against "
                   f"HGB + cutout morphology {mean[HGB_MORPH]:.4f}: {mean[FUSION] - mean[HGB_MORPH]:+.4f}",
                   f"fusion >= tabular-only in {sum(f >= t for f, t in zip(fa, tab))} of {len(fa)} seeds (fusion "

@@ -52,19 +52,28 @@ def f1(s: dict[str, float], name: str) -> float:
     return 2 * p * r / (p + r) if p + r else 0.0
 
 
-def _ms(values: list[float], digits: int = 4) -> str:
-    return f"{np.mean(values):.{digits}f} ± {np.std(values):.{digits}f}"
+def mean_std(values: list[float], digits: int = 4) -> str:
+    """mean ± std over seeds; NaN (a bin without the class) left out, "-" where nothing is left."""
+    values = [v for v in values if not np.isnan(v)]
+    return f"{np.mean(values):.{digits}f} ± {np.std(values):.{digits}f}" if values else "-"
+
+
+QUALITY_HEAD = ["model", "seeds", "accuracy", "macro-F1",
+                *(f"{n} {m}" for n in c.CLASS_NAMES for m in ("P", "R", "F1"))]
+
+
+def quality_cells(runs: list[dict[str, float]]) -> list[str]:
+    """accuracy, macro-F1 and per-class precision, recall and F1 of one model: mean ± std over its runs."""
+    cells = [mean_std([r["accuracy"] for r in runs]), mean_std([r["macro_f1"] for r in runs])]
+    for n in c.CLASS_NAMES:
+        cells += [mean_std([r[f"{n} P"] for r in runs]), mean_std([r[f"{n} R"] for r in runs]),
+                  mean_std([f1(r, n) for r in runs])]
+    return cells
 
 
 def quality_table(per_model: dict[str, list[dict[str, float]]]) -> str:
-    head = ["model", "seeds", "accuracy", "macro-F1", *(f"{n} {m}" for n in c.CLASS_NAMES for m in ("P", "R", "F1"))]
-    rows = []
-    for name, runs in per_model.items():
-        cells = [_ms([r["accuracy"] for r in runs]), _ms([r["macro_f1"] for r in runs])]
-        for n in c.CLASS_NAMES:
-            cells += [_ms([r[f"{n} P"] for r in runs]), _ms([r[f"{n} R"] for r in runs]),
-                      _ms([f1(r, n) for r in runs])]
-        rows.append(f"| {name} | {len(runs)} | " + " | ".join(cells) + " |")
+    head = QUALITY_HEAD
+    rows = [f"| {name} | {len(runs)} | " + " | ".join(quality_cells(runs)) + " |" for name, runs in per_model.items()]
     for name, f1s in CLARKE.items():
         cells = ["-", "-"] + [x for n in c.CLASS_NAMES for x in ("-", "-", f"{f1s[n]:.3f}")]
         rows.append(f"| {name} | - | " + " | ".join(cells) + " |")
@@ -94,7 +103,7 @@ def calibration_table(preds: list) -> str:
         rows.append(f"| {name} | {ece_k:.4f} | " + " | ".join(cells) + " |")
     head = ["class", "class ECE", *(f"{x} at P>={t:g}" for t in calibration.THRESHOLDS
                                     for x in ("share", "precision", "completeness"))]
-    return (f"Top-label ECE on test: {_ms(ece)}.\n\n| " + " | ".join(head) + " |\n|" + "---|" * len(head) + "\n"
+    return (f"Top-label ECE on test: {mean_std(ece)}.\n\n| " + " | ".join(head) + " |\n|" + "---|" * len(head) + "\n"
             + "\n".join(rows) + "\n")
 
 
