@@ -1,10 +1,12 @@
 """Installed as a package, the pipeline works outside the checkout: a wheel installed into a temporary folder, run
 from an empty working directory, reads and writes there and nowhere else.
 
-The wheel is built from this checkout with the environment's own setuptools (no download) and installed with
---no-deps beside the pinned environment, ahead of the checkout's editable install on the path."""
+The wheel is built from a copy of this checkout's sources (setuptools writes build/ beside the sources it builds)
+with the environment's own setuptools (no download), and installed with --no-deps beside the pinned environment,
+ahead of the checkout's editable install on the path."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,17 +31,20 @@ def _snapshot(root: Path) -> dict[str, float]:
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> dict:
     base = tmp_path_factory.mktemp("installed")
-    wheels, pkg, work = base / "wheels", base / "pkg", base / "work"
+    src, wheels, pkg, work = base / "src", base / "wheels", base / "pkg", base / "work"
     work.mkdir()
+    top_level = sorted(p.name for p in REPO_ROOT.iterdir())  # building and installing add nothing to the checkout
+    shutil.copytree(REPO_ROOT, src, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "data", "outputs", "build", "*.egg-info", "__pycache__", ".*_cache"))
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                            "--wheel-dir", str(wheels), str(REPO_ROOT)], capture_output=True, text=True)
+                            "--wheel-dir", str(wheels), str(src)], capture_output=True, text=True)
     assert build.returncode == 0, build.stdout + build.stderr
     (wheel,) = wheels.glob("*.whl")
     install = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(pkg),
                               str(wheel)], capture_output=True, text=True)
     assert install.returncode == 0, install.stdout + install.stderr
     env = {**os.environ, "PYTHONPATH": str(pkg)}
-    return {"wheel": wheel, "pkg": pkg, "work": work, "env": env, "bin": pkg / "bin"}
+    return {"wheel": wheel, "pkg": pkg, "work": work, "env": env, "bin": pkg / "bin", "repo_top_level": top_level}
 
 
 def _run(installed: dict, *cmd: str) -> subprocess.CompletedProcess:
@@ -94,3 +99,4 @@ def test_an_installed_pipeline_runs_in_an_empty_directory_and_its_clis_find_what
     # Nothing was written into the installed package or the checkout.
     assert _snapshot(pkg) == before_pkg
     assert {d: _snapshot(REPO_ROOT / d) for d in ("outputs", "data")} == before_repo
+    assert sorted(p.name for p in REPO_ROOT.iterdir()) == installed["repo_top_level"]
