@@ -59,11 +59,6 @@ def raw_inputs(objs: Sequence[SkyObject], names: Iterable[str] = (*c.TABULAR_FEA
     return {k: tf.constant([value(o, k) for o in objs], None if k == c.IMAGE else tf.float32) for k in names}
 
 
-def predict_raw(model, objs: Sequence[SkyObject], batch_size: int = 256) -> np.ndarray:
-    """Class probabilities through serving_raw; `model` is a loaded SavedModel."""
-    return predict_raw_with_ranges(model, objs, batch_size)[0]
-
-
 def predict_raw_with_ranges(model, objs: Sequence[SkyObject], batch_size: int = 256
                             ) -> tuple[np.ndarray, np.ndarray | None]:
     """(probabilities, per-feature outside-training-range flags [n, 6] or None for models without them)."""

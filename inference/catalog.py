@@ -12,7 +12,7 @@ the --runner presets of runners/beam.py.
 Output, a folder that appears whole or not at all (ingest/staging.py):
   classified/*.parquet  objid, ra, dec, p_GALAXY, p_STAR, p_QSO, class, outside_training_range (the features
                         outside the training data's range), model_version, model_inputs, source (file:line)
-  rejects.csv           source, reason, field, detail: every input row not classified, and why
+  rejects.csv           source, reason, detail (which names the field): every input row not classified, and why
   summary.json          read = written + rejected, by reason, the model, its inputs, seconds
 Exit status: 0 done (rejects included), 1 nothing classified or counts do not add up, 2 usage error.
 """
@@ -33,7 +33,6 @@ from ingest.cutout import SKYSERVER_SCALE_ARCSEC
 from pipeline import configs
 from runners import beam as beam_presets
 
-REJECTS = "rejects.csv"
 SUMMARY = "summary.json"
 
 

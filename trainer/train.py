@@ -21,7 +21,8 @@ from trainer import model as model_lib
 from trainer.image_ops import to_pixels
 from trainer.model import BATCH_SIZE
 
-# The pipeline passes these in custom_config (values in pipeline/configs.py); none has a second default here.
+# The pipeline passes these in custom_config (from the settled RunConfig, defaults in pipeline/configs.py); none has
+# a second default here.
 REQUIRED_CONFIG = ("model_kind", "inputs", "epochs", "patience", "learning_rate", "seed")
 
 
@@ -67,7 +68,8 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     cfg = fn_args.custom_config or {}
     missing = [k for k in REQUIRED_CONFIG if k not in cfg]
     if missing:
-        raise ValueError(f"Trainer custom_config lacks {missing}; pipeline/pipeline.py passes them from configs.py")
+        raise ValueError(f"Trainer custom_config lacks {missing}; pipeline/pipeline.py passes them from the settled "
+                         "RunConfig (pipeline/assemble.py)")
     tf.keras.utils.set_random_seed(int(cfg["seed"]))
     tft_out = tft.TFTransformOutput(fn_args.transform_output)
     encoder = None
