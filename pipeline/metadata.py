@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import ml_metadata as mlmd
@@ -16,7 +17,7 @@ INPUT = metadata_store_pb2.Event.INPUT
 def connection_config(metadata: str | metadata_store_pb2.ConnectionConfig, readonly: bool = True
                       ) -> metadata_store_pb2.ConnectionConfig:
     """Any MLMD store: a ConnectionConfig, a text-format one in a `.pbtxt` file (MySQL on a cluster, say), or a
-    SQLite file path (opened read-only unless `readonly` is off)."""
+    SQLite file path (opened read-only unless `readonly` is off: then created, with its folder, if missing)."""
     if isinstance(metadata, metadata_store_pb2.ConnectionConfig):
         return metadata
     if str(metadata).endswith(".pbtxt"):
@@ -24,6 +25,8 @@ def connection_config(metadata: str | metadata_store_pb2.ConnectionConfig, reado
 
         with open(metadata) as fh:
             return text_format.Parse(fh.read(), metadata_store_pb2.ConnectionConfig())
+    if not readonly:
+        os.makedirs(os.path.dirname(os.path.abspath(metadata)), exist_ok=True)
     cfg = metadata_store_pb2.ConnectionConfig()
     cfg.sqlite.filename_uri = str(metadata)
     cfg.sqlite.connection_mode = (metadata_store_pb2.SqliteMetadataSourceConfig.READONLY if readonly else

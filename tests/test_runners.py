@@ -2,6 +2,8 @@
 
 import json
 import re
+import sys
+from pathlib import Path
 
 import runtime_env
 
@@ -277,3 +279,19 @@ def test_the_user_clis_hide_tensorflows_start_up_errors_unless_asked(user_level,
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["1", user_level or "2", expected]
+
+
+def test_the_local_runner_has_one_entry_and_one_help_however_it_is_started():
+    import subprocess
+
+    bin_dir = Path(sys.executable).parent
+    helps = {}
+    for how in (["pipeline/run_local.py"], ["-m", "runners.local"]):
+        proc = subprocess.run([sys.executable, *how, "--help"], cwd=REPO_ROOT, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        helps[" ".join(how)] = proc.stdout
+    script = bin_dir / "sdss-run-local"
+    if script.exists():  # the console script of the editable install (`make` makes it)
+        proc = subprocess.run([str(script), "--help"], cwd=REPO_ROOT, capture_output=True, text=True)
+        helps["sdss-run-local"] = proc.stdout
+    assert len(set(helps.values())) == 1 and "--data-dir" in helps["-m runners.local"], helps.keys()
