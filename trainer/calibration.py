@@ -109,7 +109,8 @@ def choose(probabilities: np.ndarray, actual_ids: Sequence[int]) -> dict:
     if errors < MIN_ERRORS:
         ece = expected_calibration_error(probs, actual)
         return {"temperature": 1.0, "fitted_temperature": None, "kept": False,
-                "skipped": f"{errors} errors on eval, fewer than {MIN_ERRORS}: too few to fit a temperature on",
+                "skipped": f"{errors} error{'' if errors == 1 else 's'} on eval, fewer than {MIN_ERRORS}: too few "
+                           "to fit a temperature on",
                 "eval_errors": errors, "held_out_ece_before": None, "held_out_ece_after": None,
                 "eval_ece_before": ece, "eval_ece_after": ece, "n": int(len(actual))}
     halves = (np.arange(len(actual)) % 2 == 0, np.arange(len(actual)) % 2 == 1)
