@@ -31,6 +31,7 @@ import runtime_env  # the process environment, before TensorFlow loads
 from ingest import contract as c
 from ingest.cutout import SKYSERVER_SCALE_ARCSEC
 from pipeline import configs
+from pipeline.assemble import ConfigError
 from runners import beam as beam_presets
 
 SUMMARY = "summary.json"
@@ -83,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise job.CountMismatch(f"read {counts['read']} != written {counts['written']} + rejected "
                                         f"{counts['rejected']}: output discarded")
             (tmp / SUMMARY).write_text(json.dumps(summary, indent=1))
-    except (FileNotFoundError, ValueError, OutputExists, beam_presets.MissingOption) as e:
+    except (FileNotFoundError, ValueError, OutputExists, ConfigError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except job.CountMismatch as e:

@@ -15,11 +15,9 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
+from pipeline.assemble import ConfigError
+
 RUNNERS = ("direct", "portable", "flink", "spark", "dataflow")
-
-
-class MissingOption(ValueError):
-    pass
 
 
 @dataclass
@@ -65,7 +63,7 @@ def _need(opts: BeamOptions, *names: str) -> None:
     missing = [n for n in names if not getattr(opts, n)]
     if missing:
         flags = ", ".join("--" + n.replace("_", "-") for n in missing)
-        raise MissingOption(f"--runner {opts.runner} needs {flags}")
+        raise ConfigError(f"--runner {opts.runner} needs {flags}")
 
 
 def _environment(opts: BeamOptions) -> list[str]:
@@ -74,12 +72,12 @@ def _environment(opts: BeamOptions) -> list[str]:
         return ["--environment_type=EXTERNAL", f"--environment_config={opts.worker_pool}"]
     if opts.sdk_container_image:
         return ["--environment_type=DOCKER", f"--environment_config={opts.sdk_container_image}"]
-    raise MissingOption(f"--runner {opts.runner} needs --worker-pool (an external SDK worker pool started with "
+    raise ConfigError(f"--runner {opts.runner} needs --worker-pool (an external SDK worker pool started with "
                         "runtime_env.WORKER_ENV) or --sdk-container-image (the Dockerfile's image)")
 
 
 def beam_args(opts: BeamOptions) -> list[str]:
-    """The Beam pipeline args for one engine; MissingOption names what a required setting lacks."""
+    """The Beam pipeline args for one engine; ConfigError names what a required setting lacks."""
     if opts.runner == "direct":
         if opts.direct_num_workers <= 1:  # in-memory Beam is fastest on a 2-core machine
             return ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
@@ -96,15 +94,15 @@ def beam_args(opts: BeamOptions) -> list[str]:
     if opts.runner == "dataflow":
         _need(opts, "project", "region", "temp_location")
         if not opts.temp_location.startswith("gs://"):
-            raise MissingOption(f"--runner dataflow needs a gs:// --temp-location, got {opts.temp_location}")
+            raise ConfigError(f"--runner dataflow needs a gs:// --temp-location, got {opts.temp_location}")
         if opts.sdk_container_image:
             package = [f"--sdk_container_image={opts.sdk_container_image}"]
         elif opts.extra_package:
             package = [f"--extra_package={opts.extra_package}"]
         else:
-            raise MissingOption("--runner dataflow needs --sdk-container-image (the Dockerfile's image, which also "
+            raise ConfigError("--runner dataflow needs --sdk-container-image (the Dockerfile's image, which also "
                                 "sets runtime_env.WORKER_ENV) or --extra-package (this package built as a wheel)")
         return ["--runner=DataflowRunner", f"--project={opts.project}", f"--region={opts.region}",
                 f"--temp_location={opts.temp_location}", "--experiments=use_runner_v2", *package,
                 *([f"--max_num_workers={opts.max_num_workers}"] if opts.max_num_workers else [])]
-    raise MissingOption(f"unknown runner {opts.runner!r}; one of {', '.join(RUNNERS)}")
+    raise ConfigError(f"unknown runner {opts.runner!r}; one of {', '.join(RUNNERS)}")

@@ -20,7 +20,7 @@ import sys
 import runtime_env  # noqa: F401 - the process environment, before TensorFlow loads
 
 from pipeline import configs
-from pipeline.assemble import RunConfig, add_run_arguments, assemble, settle
+from pipeline.assemble import ConfigError, RunConfig, add_run_arguments, assemble, settle
 from runners import beam, settings
 
 # Where the Dockerfile's `pip install` of the wheel puts this package inside the image (python:3.10-slim's
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         cfg, beam_args = settings.from_flags(args)
-    except settings.SettingsError as e:
+    except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"compiled: {compile_spec(cfg, args.image, args.output, beam_args)}")

@@ -8,16 +8,10 @@ from __future__ import annotations
 
 import argparse
 
-from pipeline.assemble import ConfigError, RunConfig, settle
+from pipeline.assemble import RunConfig, settle
 from runners import beam
 
 
-class SettingsError(ValueError):
-    """What is wrong with the flags, said so a user can fix it (the runners exit 2 with it)."""
-
-
 def from_flags(args: argparse.Namespace) -> tuple[RunConfig, list[str]]:
-    try:
-        return settle(RunConfig.from_namespace(args)), beam.beam_args(beam.from_namespace(args))
-    except (ConfigError, beam.MissingOption) as e:
-        raise SettingsError(str(e)) from None
+    """pipeline.assemble.ConfigError says what is wrong with the flags, so a user can fix it (runners exit 2)."""
+    return settle(RunConfig.from_namespace(args)), beam.beam_args(beam.from_namespace(args))

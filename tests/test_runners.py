@@ -10,7 +10,7 @@ import runtime_env
 import pytest
 from google.protobuf import json_format
 
-from pipeline.assemble import RunConfig
+from pipeline.assemble import ConfigError, RunConfig
 from runners import beam, kubeflow_v2
 from tests.e2e import REPO_ROOT
 
@@ -50,7 +50,7 @@ def test_each_engine_gets_its_beam_args(opts, expected):
      "needs --sdk-container-image (the Dockerfile's image"),
 ])
 def test_a_missing_required_option_is_named(opts, says):
-    with pytest.raises(beam.MissingOption, match=re.escape(says)):
+    with pytest.raises(ConfigError, match=re.escape(says)):
         beam.beam_args(opts)
 
 
@@ -234,7 +234,7 @@ def test_settle_fills_the_encoder_defaults_once(tmp_path, monkeypatch):
         configs.ENCODER_MODEL_NAME)
     monkeypatch.setattr(assemble, "is_image_only", lambda _: pytest.fail("settled twice"))
     assert assemble.settle(cfg) is cfg
-    with pytest.raises(assemble.ConfigError, match=r"--inputs must be one of \['spectroscopic', 'photometric'\]"):
+    with pytest.raises(ConfigError, match=r"--inputs must be one of \['spectroscopic', 'photometric'\]"):
         assemble.settle(RunConfig(data_dir="gs://b/data", inputs="spectral"))
 
 

@@ -24,7 +24,7 @@ import runtime_env  # noqa: F401 - the process environment, before TensorFlow lo
 
 from ingest.provenance import IMPORT_SUMMARY, SIMULATED_MARKER, is_recorded
 from pipeline import configs
-from pipeline.assemble import RunConfig, add_run_arguments, assemble
+from pipeline.assemble import ConfigError, RunConfig, add_run_arguments, assemble
 from runners import beam, settings
 
 
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         cfg, beam_pipeline_args = settings.from_flags(args)
-    except settings.SettingsError as e:
+    except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     t0 = time.monotonic()
