@@ -20,8 +20,7 @@ from tfx.orchestration.pipeline import Pipeline
 from tfx.proto import example_gen_pb2, pusher_pb2, trainer_pb2
 from tfx.types import Channel, standard_artifacts
 
-from components import atomic_pusher
-from components import drift_baseline as drift_lineage
+from components import atomic_pusher, drift_baseline
 from components.anomalies_gate import AnomaliesGate
 from components.baseline_resolver import BLESSING, CANDIDATE, MODEL, OlderBlessedModelStrategy
 from components.curated_schema import CuratedSchemaImporter
@@ -83,20 +82,20 @@ def create_pipeline(
     anomalies_gate = AnomaliesGate(anomalies=example_validator.outputs["anomalies"], schema_file=schema_file)
 
     # Finds the statistics of the data behind the latest blessed model (none before the first blessing).
-    drift_baseline = None
+    drift_resolver = None
     if not on_kfp:
-        drift_baseline = Resolver(
+        drift_resolver = Resolver(
             strategy_class=TrainingDataStatisticsStrategy,
-            **{drift_lineage.CURRENT: statistics_gen.outputs["statistics"],
-               drift_lineage.STATISTICS: Channel(type=standard_artifacts.ExampleStatistics),
-               drift_lineage.MODEL: Channel(type=standard_artifacts.Model),
-               drift_lineage.BLESSING: Channel(type=standard_artifacts.ModelBlessing)},
+            **{drift_baseline.CURRENT: statistics_gen.outputs["statistics"],
+               drift_baseline.STATISTICS: Channel(type=standard_artifacts.ExampleStatistics),
+               drift_baseline.MODEL: Channel(type=standard_artifacts.Model),
+               drift_baseline.BLESSING: Channel(type=standard_artifacts.ModelBlessing)},
         ).with_id("drift_baseline")
 
     # Measures drift of today's data against it; warns in the summary and report, or halts before Transform.
     drift_check = DriftCheck(
         statistics=statistics_gen.outputs["statistics"], schema=schema_importer.outputs["schema"],
-        baseline_statistics=drift_baseline.outputs[drift_lineage.STATISTICS] if drift_baseline else None,
+        baseline_statistics=drift_resolver.outputs[drift_baseline.STATISTICS] if drift_resolver else None,
         thresholds_json=json.dumps(dict(drift_thresholds or {}), sort_keys=True), mode=drift_mode,
         code_sha256=code_sha256["drift"])
 
@@ -175,7 +174,7 @@ def create_pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,
         components=[example_gen, statistics_gen, schema_importer, example_validator, anomalies_gate,
-                    *([drift_baseline] if drift_baseline else []), drift_check, transform,
+                    *([drift_resolver] if drift_resolver else []), drift_check, transform,
                     *([encoder_importer] if encoder_importer else []), trainer, baseline_resolver, evaluator,
                     evaluation_report, pusher],
         enable_cache=enable_cache,
