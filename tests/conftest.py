@@ -6,8 +6,9 @@ import runtime_env  # noqa: F401 - the process environment, before TensorFlow lo
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-DR14_CSV = REPO.parent / "shared" / "data" / "sdss_dr14_10k.csv"
+from tests.helpers import SHARED_DATA
+
+DR14_CSV = SHARED_DATA / "sdss_dr14_10k.csv"
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,9 @@ from pathlib import Path
 from ingest import contract as c
 from pipeline import metadata as md
 from pipeline.configs import MODEL_NAME, MODEL_NAMES, PIPELINE_NAME
+from tests.helpers import REPO
 
-REPO_ROOT = Path(__file__).resolve().parents[1]  # the checkout under test
+REPO_ROOT = REPO  # the checkout under test
 
 ALL_NODES = {"CuratedSchemaImporter", "ImportExampleGen", "StatisticsGen", "ExampleValidator", "AnomaliesGate",
              "drift_baseline", "DriftCheck", "Transform", "Trainer", "baseline_resolver", "Evaluator",

@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[1]  # the checkout under test
+SHARED_DATA = REPO.parent / "shared" / "data"  # ../shared/data: CI lays it beside the clone
 
 
 def load_schema(name: str = "schema.pbtxt"):

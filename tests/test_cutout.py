@@ -12,8 +12,9 @@ from ingest import contract as c
 from ingest import cutout
 from ingest import skyserver_import as sky
 from ingest.rows import load_cutout
+from tests.helpers import SHARED_DATA
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real_cutouts"
+REAL = SHARED_DATA / "real_cutouts"
 
 
 @pytest.fixture(scope="module")

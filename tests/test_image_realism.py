@@ -2,7 +2,6 @@
 
 import dataclasses
 import io
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,8 +10,9 @@ from PIL import Image
 from ingest import calibrate_images as cal
 from ingest import image_stats
 from ingest.render import ImageModel
+from tests.helpers import SHARED_DATA
 
-PAIRS = Path(__file__).resolve().parents[2] / "shared" / "data" / "real_multimodal"
+PAIRS = SHARED_DATA / "real_multimodal"
 
 
 def _jpeg(lum: np.ndarray) -> bytes:

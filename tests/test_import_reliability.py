@@ -174,9 +174,9 @@ def test_simulate_refuses_a_non_empty_out(tmp_path):
 
 def test_the_readme_reliability_catalogue_names_tests_that_exist():
     import re
-    from pathlib import Path
 
-    repo = Path(__file__).resolve().parents[1]
+    from tests.helpers import REPO as repo
+
     readme = (repo / "README.md").read_text()
     section = readme.split("## Reliability", 1)[1].split("\n## ", 1)[0]
     rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| case")]

@@ -21,11 +21,12 @@ from ingest.labelled_cutouts import import_cutouts
 from pipeline import metadata as md
 from pipeline.configs import ENCODER_MODEL_NAME, PIPELINE_NAME
 from tests.e2e import REPO_ROOT, run_pipeline, states, versions
+from tests.helpers import SHARED_DATA
 from trainer import features as f
 from trainer.model import EMBEDDING_LAYER
 
 pytestmark = pytest.mark.e2e
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED = SHARED_DATA
 MULTIMODAL = SHARED / "real_multimodal"
 SLICE_PER_CLASS = 800  # 2,182 objects (GALAXY has fewer in file order), ~1,500 to train on
 
