@@ -119,8 +119,9 @@ def fit(sample: Sample, start: ImageModel, rounds: int = 3, log=print) -> tuple[
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--pairs", required=True, help="../shared/data/real_multimodal (pairs.csv + images/; the shipped "
-                   "image_calibration.json was fitted on the superseded real_pairs, as its `source` says)")
+    p.add_argument("--pairs", required=True,
+                   help="../shared/data/real_multimodal (pairs.csv + images/); the shipped image_calibration.json was "
+                        "fitted on the superseded real_pairs, as its `source` says; a refit records its own")
     p.add_argument("--out", default=str(Path(__file__).with_name("image_calibration.json")))
     p.add_argument("--per-class", type=int, default=150)
     p.add_argument("--rounds", type=int, default=3)
@@ -131,7 +132,8 @@ def main(argv: list[str] | None = None) -> None:
     params["gains"] = [round(g, 4) for g in params["gains"]]
     params = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in params.items()}
     Path(args.out).write_text(json.dumps({
-        "source": "SDSS DR16 SkyServer cutouts of the DR14 real_pairs set, fitted by ingest/calibrate_images.py",
+        "source": f"SDSS DR16 SkyServer cutouts of {Path(args.pairs).name} ({args.pairs}), fitted by "
+                  "ingest/calibrate_images.py",
         "objects": int(len(sample.labels)), "distance_before": round(before, 3), "distance_after": round(after, 3),
         "params": params, "not_fitted": NOT_FITTED}, indent=1) + "\n")
     print(f"wrote {args.out}: distance {before:.2f} -> {after:.2f}")
