@@ -71,20 +71,12 @@ def encoder_with_train_images(cutouts: Path, pairs: Path, work: Path, seed: int)
     return latest_version(str(work / "serving" / configs.ENCODER_MODEL_NAME))
 
 
-def class_weights(labels: np.ndarray, rule: str) -> dict[int, float] | None:
-    from trainer.model import class_weights_from_counts
-
-    if rule == "none":
-        return None
-    sqrt = class_weights_from_counts(np.bincount(labels, minlength=len(c.CLASS_NAMES)))
-    return sqrt if rule == "sqrt" else {k: w * w for k, w in sqrt.items()}
-
-
 def fit(split: dict, variant: tuple, seed: int, encoder_dir: str, epochs: int, inputs: str) -> np.ndarray:
     """Eval-split probabilities of one variant and seed."""
     import tensorflow as tf
 
     from benchmarks.bare_keras import dataset, fit_scaling, for_inputs, scaled_inputs
+    from benchmarks.class_weights import weights  # the rule names: sqrt, balanced, none
     from trainer import model as model_lib
 
     kind, extra, encoder_use, rule = variant[:4]
@@ -97,7 +89,7 @@ def fit(split: dict, variant: tuple, seed: int, encoder_dir: str, epochs: int, i
     model = model_lib.build(kind, lr, encoder=encoder, encoder_trainable=encoder_use == "tuned", inputs=inputs,
                             **extra)
     labels = np.array([c.CLASS_NAMES.index(o.label) for o in split["train"]])
-    model.fit(train, validation_data=val, epochs=epochs, verbose=0, class_weight=class_weights(labels, rule),
+    model.fit(train, validation_data=val, epochs=epochs, verbose=0, class_weight=weights(labels, rule),
               callbacks=[tf.keras.callbacks.EarlyStopping(monitor="val_loss", patience=configs.PATIENCE,
                                                           restore_best_weights=True)])
     return model.predict(val, verbose=0)
