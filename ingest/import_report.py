@@ -61,7 +61,7 @@ def finish(objs: list, rejects: list[Reject], read: int, header: Header, out: Pa
     """Writes records, rejects.csv and the summary into a staged folder that becomes `out` only when complete.
 
     Checks read = written + rejected on every run; with nothing accepted the folder still holds the rejects.
-    `groups` (one per object, from `split_groups`) splits by group instead of by object; the summary records how.
+    `groups` (one per object, from `split_group`) splits by group instead of by object; the summary records how.
     """
     from ingest.records import write_all  # imports TensorFlow
 
