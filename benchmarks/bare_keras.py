@@ -20,7 +20,7 @@ import runtime_env  # noqa: F401 - the process environment, before TensorFlow lo
 import numpy as np
 import tensorflow as tf
 
-from ingest import contract as c
+import contract as c
 from ingest import records
 from pipeline import configs
 from trainer import features as f

@@ -10,9 +10,9 @@ import runtime_env  # noqa: F401 - the process environment, before TensorFlow lo
 import numpy as np
 import pandas as pd
 
+import contract as c
 from benchmarks.common import header, parse, parser, publish
-from ingest import contract as c
-from ingest import photometry
+from simulator import photometry
 
 COLUMNS = (*c.BANDS, c.REDSHIFT)
 

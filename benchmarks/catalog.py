@@ -18,8 +18,8 @@ from pathlib import Path
 
 import runtime_env  # noqa: F401 - the process environment, before TensorFlow loads
 
+import contract as c
 from benchmarks.common import header, parse, parser, publish, timed
-from ingest import contract as c
 
 TITLE = "Catalogue classification at scale"
 SHARD = 100_000
@@ -34,7 +34,7 @@ def build(n: int, pool: int, out: Path, seed: int = 0) -> None:
     import tensorflow as tf
 
     from ingest.records import SkyObject, to_example
-    from ingest.simulate import render_cutouts, sample_catalogue
+    from simulator.simulate import render_cutouts, sample_catalogue
 
     objids, ra, dec, labels, mags, z = sample_catalogue(n, seed)
     k = min(pool, n)

@@ -22,9 +22,9 @@ import runtime_env  # noqa: F401 - the process environment, before TensorFlow lo
 
 import numpy as np
 
+import contract as c
 from benchmarks.common import header, parse, parser, publish
 from benchmarks.quality import DR14, scores
-from ingest import contract as c
 from ingest import records
 
 TITLE = "Class weights, chosen on the eval splits"

@@ -18,8 +18,8 @@ import runtime_env  # noqa: F401 - the process environment, before TensorFlow lo
 
 import pandas as pd
 
+import contract as c
 from benchmarks.common import REPO, header, parse, parser, publish
-from ingest import contract as c
 from pipeline import configs
 
 TITLE = "Drift thresholds: what the drift check measures on samples that should and should not alarm"
@@ -29,7 +29,7 @@ COLUMNS = (c.LABEL, *c.BANDS, c.REDSHIFT)
 def simulated(n: int, seed: int) -> pd.DataFrame:
     """The photometry `ingest simulate` would write (its train split), without rendering cutouts."""
     from ingest.records import split_of
-    from ingest.simulate import sample_catalogue
+    from simulator.simulate import sample_catalogue
 
     objids, _, _, labels, mags, z = sample_catalogue(n, seed)
     frame = pd.DataFrame(mags, columns=list(c.BANDS)).assign(**{c.REDSHIFT: z, c.LABEL: labels})

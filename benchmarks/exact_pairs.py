@@ -30,10 +30,10 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 
+import contract as c
 from benchmarks.common import REPO, header, parse, parser, publish
 from benchmarks.photometric import QUALITY_HEAD, f1, mean_std, quality_cells
 from benchmarks.quality import bins, network_predictions, photometric_tree_features, scores, tree_features
-from ingest import contract as c
 from ingest import records
 from pipeline import configs
 from trainer import calibration

@@ -17,9 +17,9 @@ import runtime_env  # noqa: F401 - the process environment, before TensorFlow lo
 
 import numpy as np
 
+import contract as c
 from benchmarks.common import header, parse, parser, publish
 from benchmarks.quality import scores
-from ingest import contract as c
 from ingest import records
 from pipeline import configs
 

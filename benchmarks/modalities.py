@@ -13,9 +13,9 @@ from pathlib import Path
 
 import runtime_env  # noqa: F401 - the process environment, before TensorFlow loads
 
+import contract as c
 from benchmarks.common import header, parse, parser, publish, run_local_cmd, timed
 from evaluation import results
-from ingest import contract as c
 from pipeline import configs
 from pipeline import metadata as md
 

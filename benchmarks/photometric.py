@@ -22,6 +22,7 @@ import runtime_env  # noqa: F401 - the process environment, before TensorFlow lo
 
 import numpy as np
 
+import contract as c
 from benchmarks.common import header, parse, parser, publish
 from benchmarks.quality import (
     DR14,
@@ -32,7 +33,6 @@ from benchmarks.quality import (
     photometric_tree_features,
     scores,
 )
-from ingest import contract as c
 from pipeline import configs
 from trainer import calibration
 

@@ -23,8 +23,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassif
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 from sklearn.model_selection import train_test_split
 
+import contract as c
 from benchmarks.common import header, parse, parser, publish, run_local_cmd, timed
-from ingest import contract as c
 from ingest import records
 from ingest.provenance import IMPORT_SUMMARY
 from pipeline import configs

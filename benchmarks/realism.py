@@ -6,7 +6,7 @@ calibration: measured quantities per class, a real-vs-simulated discriminator's 
 The objects are real pairs drawn with another seed than the calibration's
 sample. "before" is the simulator's uncalibrated camera (ImageModel()
 defaults: the earlier stretch, noise and colour balance, no neighbours);
-"after" is ingest/image_calibration.json. The discriminator is a small CNN
+"after" is simulator/image_calibration.json. The discriminator is a small CNN
 trained on 70% of the real and simulated cutouts and scored on the other 30%
 (0.5 = indistinguishable); a logistic regression on the measured quantities
 alone is given beside it.
@@ -22,11 +22,11 @@ import runtime_env  # noqa: F401 - the process environment, before TensorFlow lo
 
 import numpy as np
 
+import contract as c
 from benchmarks.common import REPO, header, parse, parser, publish
-from ingest import calibrate_images as cal
-from ingest import contract as c
-from ingest import image_stats
-from ingest.render import ImageModel
+from simulator import calibrate_images as cal
+from simulator import image_stats
+from simulator.render import ImageModel
 
 TITLE = "Real cutouts: simulator realism"
 SHOWN = ("sky_noise", "peak_over_sky", "central_fwhm_px", "neighbours", "centre_g_minus_r", "centre_r_minus_i")
@@ -131,19 +131,19 @@ def main(argv: list[str] | None = None) -> str:
                          + " |")
     dist = {k: cal.distance(sample.real, stats[k], sample.labels) for k in models}
     auc = {k: (cnn_auc(real, sims[k]), stats_auc(sample.real, stats[k])) for k in models}
-    params = ["| parameter | before (uncalibrated) | after (ingest/image_calibration.json) |", "|---|---|---|"]
+    params = ["| parameter | before (uncalibrated) | after (simulator/image_calibration.json) |", "|---|---|---|"]
     for field in dataclasses.fields(ImageModel):
         b, a = getattr(models["before"], field.name), getattr(models["after"], field.name)
         params.append(f"| {field.name} | {_fmt(b)} | {_fmt(a)} |")
     body = (header(args.command)
             + f"\n{len(sample.labels)} real pairs (seed {SAMPLE_SEED}, not the calibration's sample): each REAL "
             "SkyServer cutout beside a simulated cutout of the same object from its DR14 photometry. "
-            "Median [quartiles] of what `ingest/image_stats.py` measures on the 8-bit JPEG (sky noise and peak in "
+            "Median [quartiles] of what `simulator/image_stats.py` measures on the 8-bit JPEG (sky noise and peak in "
             "grey levels, FWHM and neighbours in contract pixels, colours in magnitudes from the channel ratios). "
             f"Side-by-side sheet: `{os.path.relpath(args.sheet, REPO)}`. 'before' renders with the uncalibrated "
             "ImageModel() (the earlier stretch, Q, noise and colour balance, no neighbours; its seeing is log-normal "
             "around 1.4\" where 489a575 drew it uniformly in 1.0-1.8\"); 'after' with the fitted parameters "
-            "(`python -m ingest.calibrate_images`, fitted on 450 other pairs).\n\n" + "\n".join(params) + "\n\n"
+            "(`python -m simulator.calibrate_images`, fitted on 450 other pairs).\n\n" + "\n".join(params) + "\n\n"
             "| realism | simulated before | simulated after |\n|---|---|---|\n"
             f"| quartile distance to real (calibration objective, lower is better) | {dist['before']:.1f} | "
             f"{dist['after']:.1f} |\n"

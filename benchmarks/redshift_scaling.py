@@ -17,8 +17,8 @@ import runtime_env  # noqa: F401 - the process environment, before TensorFlow lo
 
 import numpy as np
 
+import contract as c
 from benchmarks.common import header, parse, parser, publish
-from ingest import contract as c
 from ingest import records
 from pipeline import configs
 

@@ -18,7 +18,7 @@ import runtime_env  # noqa: F401 - the process environment, before TensorFlow lo
 
 from benchmarks.common import header, parse, parser, publish, run_local_cmd, timed
 from benchmarks.cost import component_seconds
-from ingest.contract import HISTORY_FILE
+from contract import HISTORY_FILE
 
 TITLE = "Scale: 10k and 100k simulated objects through the whole pipeline"
 

@@ -19,11 +19,11 @@ import runtime_env  # noqa: F401 - the process environment, before TensorFlow lo
 import numpy as np
 import tensorflow as tf
 
+import contract as c
 from benchmarks.common import header, parse, parser, publish
+from contract import RECORD_GLOB
 from evaluation.predictions import latest_version, raw_inputs
-from ingest import contract as c
 from ingest import records
-from ingest.contract import RECORD_GLOB
 from pipeline import configs
 
 TITLE = "Serving: the pushed SavedModel on CPU"

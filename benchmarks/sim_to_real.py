@@ -19,9 +19,9 @@ import runtime_env  # noqa: F401 - the process environment, before TensorFlow lo
 import numpy as np
 import tensorflow as tf
 
+import contract as c
 from benchmarks.bare_keras import class_weights
 from benchmarks.common import header, parse, parser, publish
-from ingest import contract as c
 from ingest import records
 from pipeline import configs
 from trainer import features as f

@@ -18,9 +18,9 @@ import runtime_env  # noqa: F401 - the process environment, before TensorFlow lo
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 
+import contract as c
 from benchmarks.common import header, parse, parser, publish
 from benchmarks.quality import DR14, build_split, tree_features
-from ingest import contract as c
 
 TITLE = "Tabular branch: input scaling and schedule, chosen on the eval split"
 # name -> (redshift scaling, epochs, learning-rate schedule on plateau)

@@ -13,7 +13,7 @@ from tfx.dsl.component.experimental.annotations import InputArtifact, Parameter
 from tfx.dsl.component.experimental.decorators import component
 from tfx.types import artifact_utils, standard_artifacts
 
-from ingest import contract as c
+import contract as c
 
 
 class DataAnomaliesError(RuntimeError):

@@ -22,7 +22,7 @@ from tfx.types import standard_artifacts
 from tfx.types.artifact import Artifact
 from tfx.utils import io_utils
 
-from ingest import contract as c
+import contract as c
 
 DRIFT_FILE = "drift.json"
 SPLIT = "train"

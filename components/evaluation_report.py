@@ -15,10 +15,10 @@ from tfx.types import standard_artifacts
 from tfx.types.artifact import Artifact
 from tfx.utils import path_utils
 
+import contract as c
 from components.drift import DataDriftArtifact, headline
 from components.drift import load as load_drift
 from evaluation import html_report, model_info
-from ingest import contract as c
 from ingest.provenance import describe
 
 REPORT_FILE = "report.html"

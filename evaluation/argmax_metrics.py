@@ -12,7 +12,7 @@ from __future__ import annotations
 from tensorflow_model_analysis.metrics import metric_types, metric_util
 from tensorflow_model_analysis.metrics import multi_class_confusion_matrix_metrics as mccm
 
-from ingest import contract as c
+import contract as c
 
 NAME = "argmax"
 PRECISION, RECALL, F1, MACRO_F1 = "argmax_precision", "argmax_recall", "argmax_f1", "macro_f1"

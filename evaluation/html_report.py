@@ -18,10 +18,10 @@ import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image
 
+import contract as c
 from evaluation import model_info, text
 from evaluation.predictions import Predictions
 from evaluation.results import Evaluation
-from ingest import contract as c
 from trainer import calibration
 from trainer.features import BINS, NO_REDSHIFT_BIN, R_BIN, REDSHIFT_BIN, bin_labels
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import runtime_env  # the process environment, before TensorFlow loads
 
-from ingest import contract as c
+import contract as c
 from pipeline import configs
 from pipeline import metadata as md
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 
-from ingest import contract as c
+import contract as c
 
 
 def load(model_dir: str) -> dict | None:

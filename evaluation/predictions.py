@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from ingest import contract as c
+import contract as c
 from ingest.records import SkyObject, from_example
 from trainer.features import RANGE_FLAGS_XF as RANGE_FLAGS
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import tensorflow_model_analysis as tfma
 
+import contract as c
 from evaluation import argmax_metrics as am
-from ingest import contract as c
 
 ACCURACY = "sparse_categorical_accuracy"
 AUC = "auc"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
+import contract as c
 from evaluation.results import Evaluation, ModelMetrics
-from ingest import contract as c
 from trainer.features import BINS, bin_labels
 
 COLUMNS = ("precision", "recall", "f1", "auc", "support")

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import runtime_env  # the process environment, before TensorFlow loads
 
-from ingest import contract as c
+import contract as c
 from ingest.cutout import SKYSERVER_SCALE_ARCSEC
 from pipeline import configs
 from pipeline.assemble import ConfigError

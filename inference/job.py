@@ -21,7 +21,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.ml.inference.base import KeyedModelHandler, ModelHandler, PredictionResult, RunInference
 
-from ingest import contract as c
+import contract as c
 from ingest.rows import RowRejected
 
 READ_COUNT_FILE = "read_count.txt"

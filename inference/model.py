@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import contract as c
 from inference.rows import FEATURES, Row
-from ingest import contract as c
 from pipeline import configs
 
 

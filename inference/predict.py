@@ -20,9 +20,9 @@ from pathlib import Path
 
 import runtime_env  # the process environment, before TensorFlow loads
 
+import contract as c
 from inference.model import load_model, model_features, predict
 from inference.rows import FEATURES, Row, iter_csv
-from ingest import contract as c
 from ingest.cutout import SKYSERVER_SCALE_ARCSEC
 from ingest.rows import RowRejected, load_cutout, parse_features
 from pipeline import configs

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest import contract as c
+import contract as c
 from ingest.columns import read_rows
 from ingest.cutout import SKYSERVER_SCALE_ARCSEC
 from ingest.keys import object_key

@@ -9,7 +9,7 @@ from typing import Any
 
 import runtime_env  # noqa: F401 - the process environment, before TensorFlow loads
 
-from ingest import contract as c
+import contract as c
 from ingest.cutout import SKYSERVER_SCALE_ARCSEC
 from ingest.import_report import SPLIT_BY
 
@@ -118,8 +118,8 @@ def _download(argv: list[str]) -> int:
 
 
 def _simulate(argv: list[str]) -> int:
-    from ingest.simulate import main as simulate_main
     from ingest.staging import OutputExists
+    from simulator.simulate import main as simulate_main
 
     try:
         simulate_main(argv)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest import contract as c
+import contract as c
 
 # Contract name -> accepted header names (lower case), the contract's own first.
 ALIASES: dict[str, tuple[str, ...]] = {

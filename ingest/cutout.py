@@ -17,7 +17,7 @@ import io
 
 from PIL import Image, UnidentifiedImageError
 
-from ingest import contract as c
+import contract as c
 
 SKYSERVER_SCALE_ARCSEC = 0.396  # ImgCutout's default `scale`; SDSS's native pixel
 FIELD_ARCSEC = c.IMAGE_SIZE * c.PIXEL_SCALE_ARCSEC  # 25.344"

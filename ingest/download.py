@@ -22,7 +22,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest import contract as c
+import contract as c
 
 DEFAULT_BASE_URL = "https://skyserver.sdss.org/dr16"
 SQL_PATH = "/SkyServerWS/SearchTools/SqlSearch"
@@ -71,7 +71,7 @@ def class_counts(n: int, mix: str) -> dict[str, int]:
     if mix == "balanced":
         frac = {k: 1 / len(c.CLASS_NAMES) for k in c.CLASS_NAMES}
     else:
-        from ingest.photometry import default_class_mix
+        from simulator.photometry import default_class_mix
 
         frac = default_class_mix()
     counts = {k: int(round(n * frac[k])) for k in c.CLASS_NAMES}

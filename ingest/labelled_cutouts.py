@@ -15,7 +15,7 @@ from __future__ import annotations
 import collections
 from pathlib import Path
 
-from ingest import contract as c
+import contract as c
 from ingest.columns import read_rows
 from ingest.cutout import SKYSERVER_SCALE_ARCSEC
 from ingest.import_report import SPLIT_BY_OBJECT, ImportReport, Reject, finish, reject, split_group

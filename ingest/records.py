@@ -17,7 +17,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from ingest import contract as c
+import contract as c
 
 
 @dataclass(frozen=True)

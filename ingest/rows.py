@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest import contract as c
+import contract as c
 from ingest.cutout import SKYSERVER_SCALE_ARCSEC, CutoutRejected, to_contract
 
 SENTINELS = (-9999.0, 99.0, -99.0, 9999.0)  # SDSS's "no measurement" values

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest import contract as c
+import contract as c
 from ingest.columns import read_rows
 from ingest.cutout import SKYSERVER_SCALE_ARCSEC
 from ingest.import_report import SPLIT_BY_OBJECT, ImportReport, Reject, finish, reject, split_group
@@ -96,7 +96,7 @@ def import_export(csv_path: str, images_dir: str | None, out_dir: str, simulate_
 
     missing = [k for k, o in enumerate(accepted) if o.image_jpeg is None]
     if missing:
-        from ingest.simulate import render_cutouts
+        from simulator.simulate import render_cutouts
 
         todo = [accepted[k] for k in missing]
         jpegs = render_cutouts([o.label for o in todo], np.array([[o.mags[b] for b in c.BANDS] for o in todo]),

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingest import contract as c
+import contract as c
 from ingest.provenance import is_image_only
 from pipeline import configs
 from trainer.features import MODEL_KINDS
@@ -154,44 +154,43 @@ def resolve_encoder(path: str) -> str:
 
 
 def assemble(cfg: RunConfig, *, beam_pipeline_args: list[str], metadata_connection_config: Any | None,
-             orchestrator: str = "local", schema_uri: str | None = None, **overrides: Any) -> Any:
+             schema_uri: str | None = None, **overrides: Any) -> Any:
     """The TFX Pipeline for these settings.
 
-    `orchestrator` "kubeflow_v2" swaps in what its compiler accepts (pipeline/pipeline.py says what);
-    `schema_uri` is where the components read the schema when that is not where it is hashed now (inside
-    a container image); `overrides` go to create_pipeline as they are (tests swap the run_fn)."""
+    `schema_uri` is where the components read the schema when that is not where it is hashed now (inside a
+    container image); `overrides` replace PipelineParams fields as they are (Kubeflow turns off the custom
+    resolvers; tests swap the run_fn)."""
     from components.curated_schema import file_sha256
     from pipeline import eval_config
-    from pipeline.fingerprint import code_hashes
-    from pipeline.pipeline import create_pipeline
+    from pipeline.fingerprint import Fingerprints
+    from pipeline.pipeline import PipelineParams, create_pipeline
 
     settle(cfg)
-    hashes = code_hashes(configs.CODE_FOR)
+    fingerprints = Fingerprints.of(configs.CODE_FOR)
     schema_file = cfg.schema_file if "://" in cfg.schema_file else os.path.abspath(cfg.schema_file)
-    return create_pipeline(
+    params = PipelineParams(
         pipeline_name=configs.PIPELINE_NAME,
         pipeline_root=cfg.pipeline_root,
         data_dir=cfg.data_dir,
         schema_file=schema_uri or schema_file,
         schema_sha256=file_sha256(schema_file),
-        code_sha256=hashes,
+        fingerprints=fingerprints,
         serving_dir=cfg.serving_dir,
         model_name=cfg.serving_model_name,
         eval_config=eval_config.build(eval_config.Gate(
             accuracy_floor=cfg.accuracy_floor, class_recall_floor=cfg.class_recall_floor,
             max_accuracy_drop=cfg.max_accuracy_drop, max_qso_recall_drop=cfg.max_qso_recall_drop),
-            code_sha256=hashes["evaluate"]),
+            code_sha256=fingerprints.evaluate),
         inputs=cfg.inputs,
         train_config={"model_kind": cfg.model, "inputs": cfg.inputs, "epochs": cfg.epochs, "patience": configs.PATIENCE,
                       "learning_rate": configs.LEARNING_RATE, "seed": cfg.seed,
                       "encoder_trainable": bool(cfg.fine_tune_encoder)},
         decode_images_in_transform=cfg.decode_images_in_transform,
         metadata_connection_config=metadata_connection_config,
-        beam_pipeline_args=beam_pipeline_args,
+        beam_pipeline_args=tuple(beam_pipeline_args),
         enable_cache=cfg.enable_cache,
         image_encoder_uri=cfg.image_encoder,
-        drift_thresholds=cfg.drift_thresholds,
+        drift_thresholds=dict(cfg.drift_thresholds),
         drift_mode=cfg.drift,
-        orchestrator=orchestrator,
-        **overrides,
     )
+    return create_pipeline(dataclasses.replace(params, **overrides))

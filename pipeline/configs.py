@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import contract as c
 import schema
-from ingest import contract as c
 
 # Where this package's code is: the checkout, or site-packages once installed. Code fingerprints hash it there.
 CODE_ROOT = Path(__file__).resolve().parents[1]
@@ -33,12 +33,14 @@ IMAGE_SCHEMA_FILE = schema.path(schema.IMAGE_ONLY)  # image-only records (`pytho
 PHOTOMETRIC_SCHEMA_FILE = schema.path(schema.PHOTOMETRIC)  # --inputs photometric: redshift optional
 # Code that shapes each component's output (folders mean their *.py); its hash is part of that component's
 # cache key (pipeline/fingerprint.py), so an edit re-runs the component instead of reusing a stale output.
-_CONTRACT = CODE_ROOT / "ingest" / "contract.py"
+_CONTRACT = CODE_ROOT / "contract.py"
 CODE_FOR: dict[str, tuple[Path, ...]] = {
     "train": (CODE_ROOT / "trainer", _CONTRACT),  # Transform and Trainer
     "evaluate": (CODE_ROOT / "evaluation" / "argmax_metrics.py", _CONTRACT),  # the Evaluator's own metric
     "report": (CODE_ROOT / "evaluation", CODE_ROOT / "components" / "evaluation_report.py",
-               CODE_ROOT / "ingest" / "provenance.py", _CONTRACT),
+               CODE_ROOT / "components" / "drift.py", CODE_ROOT / "ingest" / "provenance.py",
+               CODE_ROOT / "ingest" / "records.py", CODE_ROOT / "trainer" / "calibration.py",
+               CODE_ROOT / "trainer" / "features.py", _CONTRACT),
     "push": (CODE_ROOT / "components" / "atomic_pusher.py",),
     "drift": (CODE_ROOT / "components" / "drift.py", CODE_ROOT / "components" / "drift_baseline.py",
               CODE_ROOT / "components" / "blessings.py", _CONTRACT),
@@ -46,7 +48,7 @@ CODE_FOR: dict[str, tuple[Path, ...]] = {
 
 # Training.
 MODEL_KIND = "fusion"
-INPUTS = c.SPECTROSCOPIC  # or c.PHOTOMETRIC: no redshift, for objects without a spectrum (ingest/contract.py)
+INPUTS = c.SPECTROSCOPIC  # or c.PHOTOMETRIC: no redshift, for objects without a spectrum (contract.py)
 EPOCHS = 15
 PATIENCE = 4
 LEARNING_RATE = 1e-3

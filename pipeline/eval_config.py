@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import tensorflow_model_analysis as tfma
 
+import contract as c
 from evaluation import argmax_metrics
 from evaluation.results import AUC
-from ingest import contract as c
 from pipeline import configs
 from trainer import features as f
 

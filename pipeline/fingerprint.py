@@ -8,8 +8,10 @@ re-runs a component when the code that shapes its output changes.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -24,6 +26,21 @@ def tree_sha256(paths: Iterable[Path]) -> str:
     return h.hexdigest()
 
 
-def code_hashes(code_for: Mapping[str, Iterable[Path]]) -> dict[str, str]:
-    """{'train': sha, 'evaluate': sha, ...} for pipeline/configs.py's CODE_FOR."""
-    return {name: tree_sha256(paths) for name, paths in code_for.items()}
+@dataclass(frozen=True)
+class Fingerprints:
+    """One hash per component family whose output code shapes; a field, not a string key, so a missing or
+    misspelt one fails where it is read. pipeline/configs.py CODE_FOR says which code each one covers."""
+
+    train: str  # Transform and Trainer
+    evaluate: str  # the Evaluator's own metric
+    report: str  # EvaluationReport
+    push: str  # Pusher
+    drift: str  # DriftCheck
+
+    @classmethod
+    def of(cls, code_for: Mapping[str, Iterable[Path]]) -> Fingerprints:
+        """The hashes of the code that `code_for` names for each field; its keys must be exactly the fields."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        if set(code_for) != fields:
+            raise ValueError(f"CODE_FOR must name exactly {sorted(fields)}, got {sorted(code_for)}")
+        return cls(**{name: tree_sha256(paths) for name, paths in code_for.items()})

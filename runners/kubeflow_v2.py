@@ -38,8 +38,9 @@ def compile_spec(cfg: RunConfig, image: str, output: str, beam_pipeline_args: li
     runner = kfp.KubeflowV2DagRunner(config=kfp.KubeflowV2DagRunnerConfig(default_image=image),
                                      output_dir=os.path.dirname(os.path.abspath(output)),
                                      output_filename=os.path.basename(output))
+    # The KFP v2 compiler accepts only TFX's own resolver strategy (pipeline/pipeline.py PipelineParams).
     runner.run(assemble(cfg, beam_pipeline_args=beam_pipeline_args, metadata_connection_config=None,
-                        orchestrator="kubeflow_v2", schema_uri=in_image))
+                        schema_uri=in_image, custom_resolvers=False))
     return output
 
 

@@ -22,7 +22,7 @@ def dr14_csv() -> Path:
 @pytest.fixture(scope="session")
 def sim300(tmp_path_factory) -> Path:
     """300 simulated objects written as pipeline records (train/eval/test)."""
-    from ingest.simulate import simulate
+    from simulator.simulate import simulate
 
     out = tmp_path_factory.mktemp("sim300")
     simulate(300, seed=7, out_dir=str(out), workers=2)
@@ -56,7 +56,7 @@ def sim300_no_redshift(sim300, tmp_path_factory) -> Path:
     """sim300 as objects without a spectrum: the same records, splits and cutouts, and no redshift."""
     import dataclasses
 
-    from ingest import contract as c
+    import contract as c
     from ingest import records
 
     out = tmp_path_factory.mktemp("sim300_photometric")

@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ingest import contract as c
+import contract as c
 from pipeline import metadata as md
 from pipeline.configs import MODEL_NAME, MODEL_NAMES, PIPELINE_NAME
 from tests.helpers import REPO

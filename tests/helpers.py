@@ -15,7 +15,7 @@ def load_schema(name: str = "schema.pbtxt"):
 
 def as_instances(objs) -> list[dict]:
     """Records as the in-memory instance dicts tft_beam takes (one value per feature)."""
-    from ingest import contract as c
+    import contract as c
 
     rows = []
     for o in objs:

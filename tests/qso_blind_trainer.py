@@ -7,7 +7,7 @@ can tell that it must not be blessed.
 
 import tensorflow as tf
 
-from ingest import contract as c
+import contract as c
 from trainer import train
 
 QSO, GALAXY = c.CLASS_NAMES.index("QSO"), c.CLASS_NAMES.index("GALAXY")

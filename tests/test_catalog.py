@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ingest import contract as c
+import contract as c
 from ingest import records
 from tests.e2e import PHOTOMETRIC_MODEL, REPO_ROOT, versions
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ingest import contract as c
+import contract as c
 from ingest import cutout
 from ingest import skyserver_import as sky
 from ingest.rows import load_cutout

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from ingest import contract as c
+import contract as c
 from ingest import records
 from pipeline import metadata as md
 from pipeline.configs import PIPELINE_NAME, SCHEMA_FILE

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import contract as c
 from components.atomic_pusher import PARTIAL_SUFFIX
-from ingest import contract as c
 from ingest import records
 from pipeline.configs import SCHEMA_FILE
 from tests.e2e import REPO_ROOT, flags, run_pipeline, states, versions

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ingest import contract as c
+import contract as c
 from ingest import records
 from ingest.keys import field_of_objid
 from ingest.labelled_cutouts import import_cutouts

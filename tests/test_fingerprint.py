@@ -1,30 +1,37 @@
 """Edits to code or to the schema change the parameters that TFX keys its cache on, for exactly the components
 whose output that code shapes."""
 
+import ast
+import dataclasses
 import shutil
+from pathlib import Path
 
+import pytest
 from tfx.dsl.compiler import compiler
 
+import contract as c
 from components.curated_schema import file_sha256
-from ingest import contract as c
 from pipeline import configs, eval_config
-from pipeline.fingerprint import code_hashes, tree_sha256
-from pipeline.pipeline import create_pipeline
+from pipeline.fingerprint import Fingerprints, tree_sha256
+from pipeline.pipeline import PipelineParams, create_pipeline
 from runners.beam import BeamOptions, beam_args
 
-BASE = {name: f"{name}-a" for name in configs.CODE_FOR}
+BASE = Fingerprints(**{f.name: f"{f.name}-a" for f in dataclasses.fields(Fingerprints)})
+# The modules each fingerprinted component runs (pipeline/pipeline.py names them as dotted paths or classes).
+ENTRIES = {"train": ("trainer/train.py", "trainer/transform.py"), "evaluate": ("evaluation/argmax_metrics.py",),
+           "report": ("components/evaluation_report.py",), "push": ("components/atomic_pusher.py",),
+           "drift": ("components/drift.py", "components/drift_baseline.py")}
 
 
-def _params(schema_sha: str, code_sha: dict[str, str], tmp_path, inputs: str = c.SPECTROSCOPIC
+def _params(schema_sha: str, fingerprints: Fingerprints, tmp_path, inputs: str = c.SPECTROSCOPIC
             ) -> dict[str, dict[str, str]]:
-    p = create_pipeline(
+    p = create_pipeline(PipelineParams(
         pipeline_name="t", pipeline_root=str(tmp_path / "root"), data_dir=str(tmp_path / "data"),
-        schema_file=str(configs.SCHEMA_FILE), schema_sha256=schema_sha, code_sha256=code_sha,
+        schema_file=str(configs.SCHEMA_FILE), schema_sha256=schema_sha, fingerprints=fingerprints,
         serving_dir=str(tmp_path / "serving"), model_name="m",
-        eval_config=eval_config.build(code_sha256=code_sha["evaluate"]),
-        train_config={"epochs": 1, "inputs": inputs}, decode_images_in_transform=False, inputs=inputs,
-        metadata_connection_config=None,
-        beam_pipeline_args=beam_args(BeamOptions()))
+        eval_config=eval_config.build(code_sha256=fingerprints.evaluate),
+        train_config={"epochs": 1, "inputs": inputs}, inputs=inputs,
+        beam_pipeline_args=tuple(beam_args(BeamOptions()))))
     ir = compiler.Compiler().compile(p)
     out = {}
     for node in ir.nodes:
@@ -33,32 +40,64 @@ def _params(schema_sha: str, code_sha: dict[str, str], tmp_path, inputs: str = c
     return out
 
 
+def _first_party_imports(entry: Path) -> set[Path]:
+    """Every module of this repository that `entry` imports, directly or not, lazily inside functions included."""
+    seen, todo = set(), [entry]
+    while todo:
+        f = todo.pop()
+        if f in seen:
+            continue
+        seen.add(f)
+        for node in ast.walk(ast.parse(f.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            for name in names:
+                base = configs.CODE_ROOT.joinpath(*name.split("."))
+                todo += [p for p in (base.with_suffix(".py"), base / "__init__.py") if p.is_file()]
+    return seen
+
+
+def _covered(paths) -> set[Path]:
+    files = set()
+    for p in paths:
+        files |= set(p.rglob("*.py")) if p.is_dir() else {p}
+    return files
+
+
+@pytest.mark.parametrize("name", sorted(ENTRIES))
+def test_each_fingerprint_covers_every_module_its_component_imports(name):
+    covered = _covered(configs.CODE_FOR[name])
+    imported = set().union(*(_first_party_imports(configs.CODE_ROOT / e) for e in ENTRIES[name]))
+    # A package's __init__ that holds only a docstring shapes nothing.
+    shaping = {p for p in imported if p.name != "__init__.py" or ast.parse(p.read_text()).body[1:]}
+    assert {p.relative_to(configs.CODE_ROOT).as_posix() for p in shaping - covered} == set()
+
+
+def test_fingerprints_name_exactly_the_code_families():
+    with pytest.raises(ValueError, match="CODE_FOR must name exactly"):
+        Fingerprints.of({**configs.CODE_FOR, "serve": ()})
+    hashes = dataclasses.astuple(Fingerprints.of(configs.CODE_FOR))
+    assert len(set(hashes)) == len(hashes)
+
+
 def test_code_edit_changes_the_fingerprint(tmp_path):
     code = tmp_path / "trainer"
     shutil.copytree(configs.CODE_ROOT / "trainer", code, ignore=shutil.ignore_patterns("__pycache__"))
-    contract = configs.CODE_ROOT / "ingest" / "contract.py"
+    contract = configs.CODE_ROOT / "contract.py"
     before = tree_sha256([code, contract])
     assert before == tree_sha256([code, contract])
     (code / "model.py").write_text((code / "model.py").read_text().replace("Dropout(0.2)", "Dropout(0.3)"))
     assert tree_sha256([code, contract]) != before
 
 
-def test_each_code_hash_covers_the_code_that_shapes_its_output():
-    covered = {name: {p.relative_to(configs.CODE_ROOT).as_posix() for p in paths}
-               for name, paths in configs.CODE_FOR.items()}
-    assert {"trainer", "ingest/contract.py"} <= covered["train"]
-    assert "evaluation/argmax_metrics.py" in covered["evaluate"]
-    assert {"evaluation", "components/evaluation_report.py"} <= covered["report"]
-    assert "components/atomic_pusher.py" in covered["push"]
-    assert {"components/drift.py", "components/drift_baseline.py"} <= covered["drift"]
-    assert len(set(code_hashes(configs.CODE_FOR).values())) == len(configs.CODE_FOR)
-
-
 def test_fingerprints_reach_the_cache_keys_of_dependent_components(tmp_path):
     base = _params("schema-a", BASE, tmp_path)
     changed = {}
-    for name in BASE:
-        edit = _params("schema-a", {**BASE, name: f"{name}-b"}, tmp_path)
+    for name in ENTRIES:
+        edit = _params("schema-a", dataclasses.replace(BASE, **{name: f"{name}-b"}), tmp_path)
         changed[name] = {n for n in base if base[n] != edit[n]}
     schema_edit = _params("schema-b", BASE, tmp_path)
     assert changed == {"train": {"Transform", "Trainer"}, "evaluate": {"Evaluator"},

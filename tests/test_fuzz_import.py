@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from ingest import contract as c
+import contract as c
 from ingest import records
 from ingest.cutout import CutoutRejected, to_contract
 from ingest.skyserver_import import import_export

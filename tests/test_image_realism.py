@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ingest import calibrate_images as cal
-from ingest import image_stats
-from ingest.render import ImageModel
+from simulator import calibrate_images as cal
+from simulator import image_stats
+from simulator.render import ImageModel
 from tests.helpers import SHARED_DATA
 
 PAIRS = SHARED_DATA / "real_multimodal"
@@ -59,7 +59,7 @@ def test_calibrated_simulator_is_closer_to_real_cutouts_of_the_same_objects():
 
 
 def test_neighbours_and_halos_are_drawn_deterministically():
-    from ingest.simulate import render_cutouts
+    from simulator.simulate import render_cutouts
 
     busy = dataclasses.replace(ImageModel.calibrated(), neighbour_rate=3.0, halo_rate=0.5)
     mags = np.tile([18.5, 17.5, 17.0, 16.8, 16.7], (12, 1))

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from ingest import contract as c
+import contract as c
 from ingest import records
 from ingest.skyserver_import import import_export
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from ingest import contract as c
+import contract as c
 from ingest import records
 from ingest.keys import SAME_OBJECT_ARCSEC, assign_keys, separation_arcsec
 from ingest.keys import Row as KeyRow

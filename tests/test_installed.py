@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest import contract as c
+import contract as c
 from pipeline.configs import MODEL_NAME
 from tests.e2e import REPO_ROOT
 
@@ -56,7 +56,7 @@ def test_the_wheel_carries_the_schemas_and_the_code_runs_from_where_it_is_instal
 
     names = zipfile.ZipFile(installed["wheel"]).namelist()
     assert {"schema/schema.pbtxt", "schema/photometric_schema.pbtxt", "schema/image_schema.pbtxt",
-            "ingest/calibration.json", "trainer/sky_layers.py"} <= set(names)
+            "simulator/calibration.json", "contract.py", "trainer/sky_layers.py"} <= set(names)
     assert not any(n.startswith(("tests/", "benchmarks/", "data/", "outputs/")) for n in names)
     probe = _run(installed, sys.executable, "-c",
                  "import pipeline.configs as c; print(c.CODE_ROOT); print(c.SCHEMA_FILE, c.SCHEMA_FILE.is_file()); "

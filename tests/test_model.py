@@ -3,7 +3,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from ingest import contract as c
+import contract as c
 from trainer import features as f
 from trainer import model as model_lib
 from trainer import signatures

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import contract as c
 from evaluation.predictions import predict_examples, predict_raw_with_ranges
-from ingest import contract as c
 from ingest import records
 from pipeline import metadata as md
 from pipeline.configs import PIPELINE_NAME

@@ -7,7 +7,7 @@ import sys
 import pytest
 import tensorflow as tf
 
-from ingest import contract as c
+import contract as c
 from ingest import records
 from runners.local import preflight
 from tests.e2e import REPO_ROOT, flags

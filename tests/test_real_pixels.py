@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 from ml_metadata.proto import metadata_store_pb2
 
-from ingest import contract as c
+import contract as c
 from ingest import records
 from ingest.cutout import to_contract
 from ingest.labelled_cutouts import import_cutouts

@@ -3,7 +3,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from ingest import contract as c
+import contract as c
 from ingest import records
 
 

@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 import tensorflow_data_validation as tfdv
 
+import contract as c
 from components.anomalies_gate import describe
-from ingest import contract as c
 from tests.helpers import load_schema
 
 

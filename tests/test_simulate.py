@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ingest import contract as c
-from ingest import photometry
-from ingest.simulate import simulate
+import contract as c
+from simulator import photometry
+from simulator.simulate import simulate
 
 
 def _digest(folder) -> dict[str, str]:

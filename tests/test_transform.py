@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ingest import contract as c
+import contract as c
 from tests.helpers import analyze_and_transform, as_instances
 from trainer import features as f
 

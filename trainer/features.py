@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ingest import contract as c
+import contract as c
 
 COLOURS: tuple[tuple[str, str], ...] = tuple(zip(c.BANDS[:-1], c.BANDS[1:]))  # u-g, g-r, r-i, i-z
 

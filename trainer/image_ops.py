@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from ingest import contract as c
+import contract as c
 
 IMAGE_SHAPE = (c.IMAGE_SIZE, c.IMAGE_SIZE, c.IMAGE_CHANNELS)
 

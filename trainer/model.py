@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import tensorflow as tf
 
-from ingest import contract as c
+import contract as c
 from trainer import features as f
 from trainer.autograph_rules import skip_tf_keras
 from trainer.image_ops import IMAGE_SHAPE

@@ -7,7 +7,7 @@ from typing import Any
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from ingest import contract as c
+import contract as c
 from trainer import features as f
 from trainer.image_ops import to_pixels
 from trainer.model import model_inputs

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from ingest import contract as c
+import contract as c
 
 keras = tf.keras
 PACKAGE = "sky"

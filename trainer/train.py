@@ -14,7 +14,7 @@ from absl import logging
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
-from ingest import contract as c
+import contract as c
 from trainer import calibration, signatures
 from trainer import features as f
 from trainer import model as model_lib

@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from ingest import contract as c
+import contract as c
 from trainer import features as f
 from trainer.image_ops import IMAGE_SHAPE, to_pixels
 

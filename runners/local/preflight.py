@@ -15,7 +15,7 @@ import os
 
 import tensorflow as tf
 
-from ingest import contract as c
+import contract as c
 
 BATCH = 1024
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import contract as c
 from components.drift import headline
 from components.drift import load as load_drift
 from evaluation import results
-from ingest import contract as c
 from pipeline import metadata as md
 
 

@@ -1,6 +1,6 @@
 """Derive the simulator's photometry model from a real SDSS table (run once, output committed).
 
-    python -m ingest.calibrate --csv ../shared/data/sdss_dr14_10k.csv --out ingest/calibration.json
+    python -m simulator.calibrate --csv ../shared/data/sdss_dr14_10k.csv --out simulator/calibration.json
 
 Each class gets a Gaussian mixture in (r, u-g, g-r, r-i, i-z, t(z)), where t
 is the redshift transform in `photometry.py`. Colours rather than raw bands
@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 from sklearn.mixture import GaussianMixture
 
-from ingest import contract as c
-from ingest.photometry import SELECTION_CUTS, to_model_space
+import contract as c
+from simulator.photometry import SELECTION_CUTS, to_model_space
 
 N_COMPONENTS = 4
 
@@ -46,10 +46,10 @@ def fit(df: pd.DataFrame, n_components: int = N_COMPONENTS) -> dict:
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--csv", required=True)
-    p.add_argument("--out", default="ingest/calibration.json")
+    p.add_argument("--out", default="simulator/calibration.json")
     args = p.parse_args(argv)
     model = fit(pd.read_csv(args.csv))
-    model["source"] = "SDSS DR14 10k table (SkyServer export), fitted by ingest/calibrate.py"
+    model["source"] = "SDSS DR14 10k table (SkyServer export), fitted by simulator/calibrate.py"
     with open(args.out, "w") as f:
         json.dump(model, f, indent=1)
     print(f"wrote {args.out}")

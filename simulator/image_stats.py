@@ -1,7 +1,7 @@
 """Measurements of a contract cutout that say whether simulated pixels look like SkyServer's.
 
 The simulator is calibrated by comparing these between real and simulated
-cutouts of the same objects (ingest/calibrate_images.py), and BENCHMARKS.md
+cutouts of the same objects (simulator/calibrate_images.py), and BENCHMARKS.md
 reports them. Every quantity is measured on the 8-bit JPEG as served, in the
 same way for both sources, so JPEG and colour-stretch effects count too.
 """
@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from ingest import contract as c
+import contract as c
 
 BORDER = 6  # px: the outer ring that stands for the sky
 CENTRE_RADIUS = 5.0  # px: the object itself; anything detected outside is a neighbour

@@ -1,6 +1,6 @@
 """Built-in dataset: SDSS-like objects simulated from real DR14 statistics (photometry) and GalSim (cutouts).
 
-    python -m ingest.simulate --n 1000 --seed 0 --out data/simulated [--preview sheet.png]
+    python -m simulator.simulate --n 1000 --seed 0 --out data/simulated [--preview sheet.png]
 
 The same seed gives byte-identical records whatever the worker count: every
 random draw is made up front from the seed, and each object's photon noise
@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest import contract as c
-from ingest import morphology, photometry
+import contract as c
 from ingest.provenance import SIMULATED_MARKER
-from ingest.render import ImageModel, Morphology, render_jpeg
+from simulator import morphology, photometry
+from simulator.render import ImageModel, Morphology, render_jpeg
 
 # SDSS's main footprint, roughly: objects land in a plausible patch of sky.
 RA_SPAN = (110.0, 260.0)
@@ -89,7 +89,7 @@ def simulate(n: int, seed: int, out_dir: str, workers: int | None = None,
             f"Simulated data (not real observations): n={n} seed={seed}.\n"
             "Photometry drawn from a mixture fitted to real SDSS DR14 statistics; cutouts rendered with GalSim.\n")
     if preview:
-        from ingest.preview import contact_sheet
+        from simulator.preview import contact_sheet
 
         contact_sheet(objs, preview, title=f"Simulated SDSS-like cutouts (seed {seed}; GalSim, not real sky)")
     return counts

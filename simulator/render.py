@@ -6,7 +6,7 @@ galaxies shrink towards the PSF. An image-only model should not find the label
 for free. The field also holds what real fields hold: neighbouring stars and
 galaxies, now and then the halo of a bright star. How SkyServer's cutouts look
 (seeing, noise, colour composite, stretch, neighbour density) is fitted
-against real cutouts by ingest/calibrate_images.py into image_calibration.json.
+against real cutouts by simulator/calibrate_images.py into image_calibration.json.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import numpy as np
 from astropy.visualization import make_lupton_rgb
 from PIL import Image
 
-from ingest import contract as c
+import contract as c
 
 RENDER_BANDS = ("g", "r", "i")  # SDSS colour cutouts map i, r, g to R, G, B
 # Approximate SDSS camera numbers: electrons per nanomaggy and dark-sky brightness (mag/arcsec^2).

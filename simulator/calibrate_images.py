@@ -1,11 +1,11 @@
 """Fit the simulator's image look to real SkyServer cutouts (run once, output committed).
 
-    python -m ingest.calibrate_images --pairs ../shared/data/real_multimodal --out ingest/image_calibration.json
+    python -m simulator.calibrate_images --pairs ../shared/data/real_multimodal --out simulator/image_calibration.json
 
 A multimodal set gives real photometry next to a real cutout of the same
 object (real_multimodal: always; the superseded real_pairs that the shipped
 file was fitted on: mostly), so the simulator renders the very same objects and the two sets
-of cutouts are compared quantity by quantity (ingest/image_stats.py): sky
+of cutouts are compared quantity by quantity (simulator/image_stats.py): sky
 level and noise, peak over sky, central FWHM, neighbour count, central
 colours. Coordinate descent over the ImageModel parameters minimises the
 distance between the per-class quartiles, each scaled by the real spread.
@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ingest import contract as c
-from ingest import image_stats
+import contract as c
 from ingest.cutout import CutoutRejected, to_contract
-from ingest.render import ImageModel
+from simulator import image_stats
+from simulator.render import ImageModel
 
 FIT_QUANTITIES = ("sky_level", "sky_noise", "peak_over_sky", "central_fwhm_px", "neighbours",
                   "centre_g_minus_r", "centre_r_minus_i")
@@ -69,7 +69,7 @@ def load_pairs(pairs_dir: str, per_class: int, seed: int = 0) -> tuple[Sample, l
 
 
 def render(sample: Sample, model: ImageModel, seed: int = 0) -> list[bytes]:
-    from ingest.simulate import render_cutouts
+    from simulator.simulate import render_cutouts
 
     return render_cutouts(list(sample.labels), sample.mags, np.clip(sample.redshift, 0, None), seed, model=model)
 
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     params = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in params.items()}
     Path(args.out).write_text(json.dumps({
         "source": f"SDSS DR16 SkyServer cutouts of {Path(args.pairs).name} ({args.pairs}), fitted by "
-                  "ingest/calibrate_images.py",
+                  "simulator/calibrate_images.py",
         "objects": int(len(sample.labels)), "distance_before": round(before, 3), "distance_after": round(after, 3),
         "params": params, "not_fitted": NOT_FITTED}, indent=1) + "\n")
     print(f"wrote {args.out}: distance {before:.2f} -> {after:.2f}")

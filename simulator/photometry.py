@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest import contract as c
+import contract as c
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 # The DR14 table's own selection (its README). The mixture is fitted to objects inside it; cutting the draws

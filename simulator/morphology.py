@@ -6,8 +6,8 @@ import numpy as np
 from astropy import units as u
 from astropy.cosmology import Planck18
 
-from ingest import contract as c
-from ingest.render import ImageModel, Morphology, Neighbour
+import contract as c
+from simulator.render import ImageModel, Morphology, Neighbour
 
 SEEING_CLIP = (0.8, 2.5)  # arcsec FWHM: SDSS imaging is rarely outside this
 MAX_HLR = 8.0  # arcsec: a cutout is 25" across

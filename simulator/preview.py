@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from matplotlib.figure import Figure
 from PIL import Image
 
-from ingest import contract as c
+import contract as c
 
 
 def contact_sheet(objs: Sequence, path: str, per_class: int = 8, title: str = "") -> None:
