@@ -17,7 +17,7 @@ REAL_OUT := outputs/real
 export TF_USE_LEGACY_KERAS := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help env data run test test-fast lint run-dr14 encoder run-real bench bench-real bench-studies clean
+.PHONY: help env data run test test-fast lint run-dr14 encoder run-real bench bench-real bench-data clean
 
 help:
 	@echo "make run    - create .venv if missing, build the built-in dataset if missing, run pipeline/run_local.py"
@@ -25,7 +25,7 @@ help:
 	@echo "make test-fast - the same without the tests that run the whole pipeline (marked e2e)"
 	@echo "make lint | make run-dr14 (real DR14 photometry, simulated cutouts) | make bench | make clean"
 	@echo "make encoder (image model on the real cutouts) | make run-real (fusion on real objects in their own cutouts)"
-	@echo "make bench-real (real-pixel tables, ~3 h) | make bench-studies (drift thresholds and earlier studies)"
+	@echo "make bench-real (real-pixel tables, ~3 h) | make bench-data (drift thresholds, simulator against DR14)"
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 not found: install it (e.g. 'pyenv install 3.10') or pass PYTHON310=/path/to/python3.10"; exit 1; }
@@ -98,12 +98,18 @@ run-real: data/real_multimodal/.done
 		--pipeline-root $(REAL_OUT)/pipeline_root --metadata-path $(REAL_OUT)/metadata.sqlite \
 		--serving-dir $(REAL_OUT)/serving --log-file $(REAL_OUT)/run_local.log $(ARGS)
 
-# Cost, serving, scale and quality tables (about 2 hours on 2 cores); each script rewrites its own BENCHMARKS.md section.
+# The regression set: every script in benchmarks/ runs from one of the three targets below and has a smoke test
+# (tests/test_benchmarks.py, tests/test_real_pixels.py); each rewrites its own BENCHMARKS.md section. Finished
+# studies are deleted; their sections keep their numbers and the revision that has their script.
+# Cost, serving, scale, quality, the catalogue job and the photometric mode on DR14 (about 4 hours on 2 cores).
 bench: $(DATA)/.done
 	$(PY) -m benchmarks.cost --data-dir $(DATA)
 	$(PY) pipeline/run_local.py && $(PY) -m benchmarks.serving
 	$(PY) -m benchmarks.scale --sizes 10000 100000 --epochs 1
 	$(PY) -m benchmarks.quality --csv $(DR14_CSV)
+	$(PY) pipeline/run_local.py --inputs photometric
+	$(PY) -m benchmarks.catalog --model-dir $$(ls -d outputs/serving/sky_classifier_photometric/*/ | sort | tail -1)
+	$(PY) -m benchmarks.photometric --dr14 $(DR14_CSV)
 
 # Real-pixel tables (BENCHMARKS.md "Real cutouts: ..." and "Exact pairs"; about 3 hours on 2 cores). "before" is the
 # simulator as it was before its image calibration (commit 489a575), rendered from a temporary worktree of that commit.
@@ -120,13 +126,10 @@ bench-real: data/real_cutouts/.done data/real_multimodal/.done
 	$(PY) -m benchmarks.levers --image-encoder $(REAL_OUT)/serving/sky_image_encoder
 	$(PY) -m benchmarks.exact_pairs --image-encoder $(REAL_OUT)/serving/sky_image_encoder
 
-# Earlier studies: unimodal vs fusion on the built-in data, where to decode images, the simulator, drift thresholds.
-bench-studies: $(DATA)/.done
+# What data settings rest on: the drift thresholds (pipeline/configs.py), the simulator against DR14 (minutes).
+bench-data: $(DATA)/.done
 	$(PY) -m benchmarks.drift --dr14 $(DR14_CSV)
-	$(PY) -m benchmarks.modalities --data-dir $(DATA)
-	$(PY) -m benchmarks.image_decode --data-dir $(DATA)
-	$(PY) -m benchmarks.calibration
-	$(PY) -m benchmarks.simulate_speed
+	$(PY) -m benchmarks.calibration --csv $(DR14_CSV)
 
 clean:
 	rm -rf outputs data

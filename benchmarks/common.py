@@ -122,9 +122,3 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> TimedRun:
     m = re.search(r"__PEAK_RSS_KB=(\d+) __CPU_S=([\d.]+)", proc.stderr)
     return TimedRun(wall, int(m.group(1)) / 1024 if m else float("nan"), proc.returncode, proc.stdout, proc.stderr,
                     cpu_s=float(m.group(2)) if m else float("nan"))
-
-
-def run_local_cmd(data_dir: str, work: Path, *extra: str) -> list[str]:
-    return [sys.executable, "pipeline/run_local.py", "--data-dir", data_dir,
-            "--pipeline-root", str(work / "root"), "--metadata-path", str(work / "metadata.sqlite"),
-            "--serving-dir", str(work / "serving"), "--log-file", str(work / "run.log"), *extra]

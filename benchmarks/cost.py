@@ -15,9 +15,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.common import header, parse, parser, publish, run_local_cmd, timed
+from benchmarks.common import header, parse, parser, publish, timed
 from pipeline import configs
 from pipeline import metadata as md
+from runners.local.workspace import Workspace
 
 TITLE = "Cost: the pipeline against a bare tf.keras script"
 
@@ -49,15 +50,15 @@ def measure(data_dir: str, epochs: int, rounds: int, tmp: Path) -> dict:
     pipeline, bare, components = [], [], []
     for k in range(rounds):
         work = tmp / f"pipeline{k}"
-        pipeline.append(_ok(timed(run_local_cmd(data_dir, work, *flags)), "pipeline run"))
-        components.append(component_seconds(work / "metadata.sqlite"))
-        pipeline[-1].phases = phases(work / "run.log")
+        pipeline.append(_ok(timed(Workspace(work).command(data_dir, *flags)), "pipeline run"))
+        components.append(component_seconds(Workspace(work).metadata_path))
+        pipeline[-1].phases = phases(Workspace(work).log_file)
         bare.append(_ok(timed([sys.executable, "-m", "benchmarks.bare_keras", "--data-dir", data_dir,
                                "--epochs", str(epochs), "--out", str(tmp / f"bare{k}")]), "bare keras"))
-    rerun = _ok(timed(run_local_cmd(data_dir, tmp / f"pipeline{rounds - 1}", *flags)), "cached rerun")
-    rerun.phases = phases(tmp / f"pipeline{rounds - 1}" / "run.log")
+    rerun = _ok(timed(Workspace(tmp / f"pipeline{rounds - 1}").command(data_dir, *flags)), "cached rerun")
+    rerun.phases = phases(Workspace(tmp / f"pipeline{rounds - 1}").log_file)
     rerun_states = {n: r.state for n, r in
-                    md.latest_node_runs(md.open_store(str(tmp / f"pipeline{rounds - 1}" / "metadata.sqlite")),
+                    md.latest_node_runs(md.open_store(str(Workspace(tmp / f"pipeline{rounds - 1}").metadata_path)),
                                         configs.PIPELINE_NAME).items()}
     return {"pipeline": pipeline, "bare": bare, "components": components, "rerun": rerun,
             "rerun_states": rerun_states}

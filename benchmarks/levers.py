@@ -50,9 +50,10 @@ WITH_TRAIN_IMAGES = f"{BASE}, encoder also trained on the exact pairs' train ima
 def encoder_with_train_images(cutouts: Path, pairs: Path, work: Path, seed: int) -> str:
     """An encoder trained as `make encoder` trains it, on the real cutouts plus the exact pairs' train-split images
     (image-only records; the pairs' eval and test images stay out, as they do of the cutouts)."""
-    from benchmarks.common import run_local_cmd, timed
+    from benchmarks.common import timed
     from evaluation.predictions import latest_version
     from ingest.provenance import IMPORT_SUMMARY
+    from runners.local.workspace import Workspace
 
     data = work / "data"
     seen = set()
@@ -65,10 +66,20 @@ def encoder_with_train_images(cutouts: Path, pairs: Path, work: Path, seed: int)
             if o.objid not in seen:
                 w.write(records.image_only(o.objid, o.image_jpeg, o.label), split="train")
     (data / IMPORT_SUMMARY).write_text((cutouts / IMPORT_SUMMARY).read_text())  # image-only records: the encoder
-    run = timed(run_local_cmd(str(data), work, "--model", "image", "--seed", str(seed)))
+    run = timed(Workspace(work).command(str(data), "--model", "image", "--seed", str(seed)))
     if run.returncode != 0:
         raise SystemExit(f"encoder run failed:\n{run.output[-3000:]}")
-    return latest_version(str(work / "serving" / configs.ENCODER_MODEL_NAME))
+    return latest_version(str(Workspace(work).serving_dir / configs.ENCODER_MODEL_NAME))
+
+
+def weights(label_ids: np.ndarray, rule: str) -> dict[int, float] | None:
+    """Class weights by rule: "sqrt" (the Trainer's: the square root of balanced), "balanced", or "none"."""
+    from trainer.model import class_weights_from_counts
+
+    if rule == "none":
+        return None
+    sqrt = class_weights_from_counts(np.bincount(label_ids, minlength=len(c.CLASS_NAMES)))
+    return sqrt if rule.startswith("sqrt") else {k: w * w for k, w in sqrt.items()}
 
 
 def fit(split: dict, variant: tuple, seed: int, encoder_dir: str, epochs: int, inputs: str) -> np.ndarray:
@@ -76,7 +87,6 @@ def fit(split: dict, variant: tuple, seed: int, encoder_dir: str, epochs: int, i
     import tensorflow as tf
 
     from benchmarks.bare_keras import dataset, fit_scaling, for_inputs, scaled_inputs
-    from benchmarks.class_weights import weights  # the rule names: sqrt, balanced, none
     from trainer import model as model_lib
 
     kind, extra, encoder_use, rule = variant[:4]

@@ -24,11 +24,12 @@ from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_su
 from sklearn.model_selection import train_test_split
 
 import contract as c
-from benchmarks.common import header, parse, parser, publish, run_local_cmd, timed
+from benchmarks.common import header, parse, parser, publish, timed
 from ingest import records
 from ingest.provenance import IMPORT_SUMMARY
 from pipeline import configs
 from pipeline import metadata as md
+from runners.local.workspace import Workspace
 
 TITLE = "Quality on real DR14 photometry (simulated cutouts), held-out test split"
 DR14 = Path(__file__).resolve().parents[2] / "shared" / "data" / "sdss_dr14_10k.csv"
@@ -148,11 +149,11 @@ def network_predictions(kind: str, seed: int, epochs: int, work: Path, test: lis
 
     from evaluation.predictions import predict_records
 
-    run = timed(run_local_cmd(str(work / "data"), work, "--model", kind, "--seed", str(seed),
+    run = timed(Workspace(work).command(str(work / "data"), "--model", kind, "--seed", str(seed),
                               "--epochs", str(epochs), *extra))
     if run.returncode not in (0,):
         raise SystemExit(f"pipeline run ({kind}, seed {seed}) failed:\n{run.output[-3000:]}")
-    store = md.open_store(str(work / "metadata.sqlite"))
+    store = md.open_store(str(Workspace(work).metadata_path))
     trainer = md.latest_node_runs(store, configs.PIPELINE_NAME)["Trainer"]
     model = md.artifacts(store, trainer.execution.id, "model")[0]
     # Scored whether or not the gate blessed it: the image-only model is not supposed to pass.

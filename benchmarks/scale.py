@@ -16,9 +16,10 @@ from pathlib import Path
 
 import runtime_env  # noqa: F401 - the process environment, before TensorFlow loads
 
-from benchmarks.common import header, parse, parser, publish, run_local_cmd, timed
+from benchmarks.common import header, parse, parser, publish, timed
 from benchmarks.cost import component_seconds
 from contract import HISTORY_FILE
+from runners.local.workspace import Workspace
 
 TITLE = "Scale: 10k and 100k simulated objects through the whole pipeline"
 
@@ -32,15 +33,15 @@ def measure(n: int, epochs: int, work: Path) -> dict:
                  "--out", str(work / "data")])
     if sim.returncode != 0:
         raise SystemExit(sim.output[-3000:])
-    run = timed(run_local_cmd(str(work / "data"), work, "--epochs", str(epochs)))
+    run = timed(Workspace(work).command(str(work / "data"), "--epochs", str(epochs)))
     if run.returncode != 0:
         raise SystemExit(f"pipeline on {n} objects failed:\n{run.output[-3000:]}")
     summary = run.stdout[run.stdout.index("run finished"):].strip()
-    histories = sorted((work / "root" / "Trainer" / "model_run").glob(f"*/{HISTORY_FILE}"))
+    histories = sorted((Workspace(work).pipeline_root / "Trainer" / "model_run").glob(f"*/{HISTORY_FILE}"))
     epochs_run = len(histories[-1].read_text().strip().splitlines()) - 1 if histories else float("nan")
     return {"n": n, "epochs_run": epochs_run, "simulate": sim, "run": run,
-            "components": component_seconds(work / "metadata.sqlite"),
-            "disk_mb": disk_mb(work / "root"), "records_mb": disk_mb(work / "data"), "summary": summary}
+            "components": component_seconds(Workspace(work).metadata_path),
+            "disk_mb": disk_mb(Workspace(work).pipeline_root), "records_mb": disk_mb(work / "data"), "summary": summary}
 
 
 def render(results: list[dict], command: str) -> str:

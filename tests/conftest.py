@@ -6,6 +6,7 @@ import runtime_env  # noqa: F401 - the process environment, before TensorFlow lo
 
 import pytest
 
+from runners.local.workspace import Workspace
 from tests.helpers import SHARED_DATA
 
 DR14_CSV = SHARED_DATA / "sdss_dr14_10k.csv"
@@ -47,7 +48,7 @@ def e2e_run(sim300, tmp_path_factory):
 
     work = tmp_path_factory.mktemp("e2e")
     proc = run_pipeline(sim300, work)
-    assert proc.returncode == 0, proc.stdout + proc.stderr + (work / "run.log").read_text()[-5000:]
+    assert proc.returncode == 0, proc.stdout + proc.stderr + (Workspace(work).log_file).read_text()[-5000:]
     return work, proc.stdout
 
 
@@ -74,5 +75,5 @@ def photometric_run(sim300_no_redshift, tmp_path_factory):
 
     work = tmp_path_factory.mktemp("e2e_photometric")
     proc = run_pipeline(sim300_no_redshift, work, "--inputs", "photometric")
-    assert proc.returncode == 0, proc.stdout + proc.stderr + (work / "run.log").read_text()[-5000:]
+    assert proc.returncode == 0, proc.stdout + proc.stderr + (Workspace(work).log_file).read_text()[-5000:]
     return work, proc.stdout

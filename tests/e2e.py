@@ -7,6 +7,7 @@ from pathlib import Path
 import contract as c
 from pipeline import metadata as md
 from pipeline.configs import MODEL_NAME, MODEL_NAMES, PIPELINE_NAME
+from runners.local.workspace import Workspace
 from tests.helpers import REPO
 
 REPO_ROOT = REPO  # the checkout under test
@@ -20,10 +21,8 @@ RESOLVERS = {"baseline_resolver", "drift_baseline"}  # resolver nodes run on eve
 
 def flags(data_dir: Path, work: Path, *extra: str) -> list[str]:
     # Mechanics, not model quality, are under test: few epochs, low floors so the model is blessed.
-    return ["--data-dir", str(data_dir), "--pipeline-root", str(work / "root"),
-            "--metadata-path", str(work / "md.sqlite"), "--serving-dir", str(work / "serving"),
-            "--log-file", str(work / "run.log"), "--epochs", "5", "--accuracy-floor", "0.4",
-            "--class-recall-floor", "0", *extra]
+    return Workspace(work).flags(data_dir, "--epochs", "5", "--accuracy-floor", "0.4", "--class-recall-floor", "0",
+                                 *extra)
 
 
 def run_pipeline(data_dir: Path, work: Path, *extra: str) -> subprocess.CompletedProcess:
@@ -32,9 +31,9 @@ def run_pipeline(data_dir: Path, work: Path, *extra: str) -> subprocess.Complete
 
 
 def states(work: Path) -> dict[str, str]:
-    store = md.open_store(str(work / "md.sqlite"))
+    store = md.open_store(str(Workspace(work).metadata_path))
     return {n: r.state for n, r in md.latest_node_runs(store, PIPELINE_NAME).items()}
 
 
 def versions(work: Path, name: str = MODEL_NAME) -> list[Path]:
-    return sorted((work / "serving" / name).glob("*"))
+    return sorted((Workspace(work).serving_dir / name).glob("*"))

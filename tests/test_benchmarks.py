@@ -8,7 +8,8 @@ import re
 import numpy as np
 import pytest
 
-from benchmarks import cost, quality, redshift_scaling, scale, serving
+import contract as c
+from benchmarks import cost, quality, scale, serving
 from tests.e2e import PHOTOMETRIC_MODEL, versions
 
 pytestmark = pytest.mark.e2e
@@ -58,13 +59,17 @@ def test_scale_benchmark_on_a_tiny_size():
     assert "SIMULATED" in body
 
 
-def test_redshift_scaling_benchmark_on_simulated_records(sim300):
-    body = redshift_scaling.main(["--data-dir", str(sim300), "--epochs", "1", "--no-write"])
-    rows = [line for line in body.splitlines() if line.startswith("| z-scored") or line.startswith("| asinh")]
-    assert len(rows) == 2
-    for row in rows:
-        values = [float(v) for v in row.strip("|").split("|")[1:]]
-        assert len(values) == 4 and all(0.0 <= v <= 1.0 for v in values if v == v)
+def test_calibration_benchmark_compares_each_class_and_band_with_dr14(dr14_csv):
+    from benchmarks import calibration
+
+    body = calibration.main(["--csv", str(dr14_csv), "--n", "2000", "--no-write"])
+    for name in c.CLASS_NAMES:
+        diff = next(line for line in body.splitlines() if line.startswith(f"| {name} | abs. mean diff |"))
+        values = [float(v) for v in diff.strip("|").split("|")[2:] if v.strip()]
+        assert len(values) == len(c.BANDS) and all(0.0 <= v < 0.5 for v in values), diff
+    worst = float(re.search(r"Largest band-mean difference: (\d\.\d{3}) mag", body).group(1))
+    assert worst == pytest.approx(max(float(v) for line in body.splitlines() if "abs. mean diff" in line
+                                      for v in line.strip("|").split("|")[2:] if v.strip()), abs=1e-3)
 
 
 def test_drift_benchmark_separates_resampling_from_a_fainter_export():
@@ -74,19 +79,6 @@ def test_drift_benchmark_separates_resampling_from_a_fainter_export():
     assert "| simulated 1,000 (seed 1) vs 1,000 (seed 0) | same population |" in body
     assert re.search(r"\| built-in data 2 mag fainter \| shift \|.*\| u, g, r, i, z \|", body), body
     assert "Shifts caught: built-in data 1 mag fainter, built-in data 2 mag fainter" in body
-
-
-def test_class_weights_benchmark_scores_each_rule_on_eval(dr14_csv):
-    from benchmarks import class_weights
-
-    body = class_weights.main(["--studies", "dr14-tabular", "--csv", str(dr14_csv), "--limit", "300", "--seeds", "0",
-                               "--no-write"])
-    rows = [line for line in body.splitlines() if line.startswith("| DR14 photometry, tabular |")]
-    assert [row.split("|")[3].strip() for row in rows] == list(class_weights.RULES)
-    for row in rows:
-        means = [float(cell.split("±")[0]) for cell in row.strip("|").split("|")[3:]]
-        assert len(means) == 4 and all(0.0 <= m <= 1.0 for m in means), row
-    assert "No test split is read" in body and "--studies dr14-tabular" in body
 
 
 def test_photometric_benchmark_on_a_slice_of_dr14(dr14_csv):

@@ -16,6 +16,7 @@ import pytest
 
 import contract as c
 from ingest import records
+from runners.local.workspace import Workspace
 from tests.e2e import PHOTOMETRIC_MODEL, REPO_ROOT, versions
 
 pytestmark = pytest.mark.e2e
@@ -100,7 +101,7 @@ def test_unlabelled_records_in_every_row_accounted_for(photometric_run, sim300_n
     assert summary["by_reason"] == {"bad_magnitude": 1, "bad_record": 1}
     assert sorted(pd.read_parquet(out / "classified")["objid"]) == sorted(o.objid for o in objs)
     again = _classify("--records", str(tmp_path / "*.tfrecord.gz"), "--out", str(out),
-                      "--serving-dir", str(photometric_run[0] / "serving"))
+                      "--serving-dir", str(Workspace(photometric_run[0]).serving_dir))
     assert again.returncode == 2 and "not empty" in again.stderr  # never mixes two runs' output
 
 

@@ -15,6 +15,7 @@ import contract as c
 from ingest import records
 from pipeline import metadata as md
 from pipeline.configs import PIPELINE_NAME, SCHEMA_FILE
+from runners.local.workspace import Workspace
 from tests.e2e import ALL_NODES, RESOLVERS, run_pipeline, states, versions
 
 pytestmark = pytest.mark.e2e
@@ -35,7 +36,7 @@ def test_every_component_ran_and_the_model_was_pushed(e2e_run):
 
 def test_pushed_model_lineage_reaches_the_examples(e2e_run):
     work, _ = e2e_run
-    store = md.open_store(str(work / "md.sqlite"))
+    store = md.open_store(str(Workspace(work).metadata_path))
     pusher = md.latest_node_runs(store, PIPELINE_NAME)["Pusher"]
     pushed = md.artifacts(store, pusher.execution.id, "pushed_model")[0]
     upstream = md.upstream_artifacts(store, pushed.id)
@@ -72,7 +73,7 @@ def test_rerun_hits_the_cache_and_pushes_nothing_new(e2e_run, sim300):
     # The run logs where its time went (benchmarks/cost.py reads it): every phase, and they add up to the run.
     from benchmarks.cost import phases
 
-    spent = phases(work / "run.log")
+    spent = phases(Workspace(work).log_file)
     assert list(spent) == ["import TensorFlow", "preflight", "import TFX", "components", "summary"], spent
     assert all(v >= 0 for v in spent.values()) and spent["components"] > 0
 

@@ -18,6 +18,7 @@ import contract as c
 from components.atomic_pusher import PARTIAL_SUFFIX
 from ingest import records
 from pipeline.configs import SCHEMA_FILE
+from runners.local.workspace import Workspace
 from tests.e2e import REPO_ROOT, flags, run_pipeline, states, versions
 
 pytestmark = pytest.mark.e2e
@@ -59,7 +60,8 @@ def test_an_export_two_magnitudes_fainter_is_drift_and_halts_before_transform(e2
                 w.write(dataclasses.replace(o, mags={b: v + 2.0 for b, v in o.mags.items()}), split)
     mine = tmp_path / "work"
     mine.mkdir()
-    shutil.copy(work / "md.sqlite", mine / "md.sqlite")  # the e2e history: its blessed model is the baseline
+    # The e2e history: its blessed model is the baseline.
+    shutil.copy(Workspace(work).metadata_path, Workspace(mine).metadata_path)
     proc = run_pipeline(faint, mine, "--drift", "halt")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "FAILED in DriftCheck" in proc.stdout

@@ -17,6 +17,7 @@ from evaluation.predictions import latest_version
 from ingest import records
 from pipeline import metadata as md
 from pipeline.configs import MODEL_NAME, PIPELINE_NAME
+from runners.local.workspace import Workspace
 from tests.e2e import REPO_ROOT, versions
 from trainer.calibration import expected_calibration_error
 
@@ -39,7 +40,7 @@ def test_expected_calibration_error():
 
 
 def _first_evaluation(work):
-    store = md.open_store(str(work / "md.sqlite"))
+    store = md.open_store(str(Workspace(work).metadata_path))
     run = md.runs(store, PIPELINE_NAME)[0]
     evaluator = md.node_runs(store, run)["Evaluator"]
     return store, run, md.artifacts(store, evaluator.execution.id, "evaluation")[0]
@@ -65,7 +66,8 @@ def test_inspect_prints_the_tables_and_writes_html(e2e_run, tmp_path, capsys):
     _, run, evaluation = _first_evaluation(work)
     m = results.load(evaluation.uri).candidate
     html = tmp_path / "report.html"
-    code = inspect_eval.main(["--metadata-path", str(work / "md.sqlite"), "--run-id", run.name, "--html", str(html)])
+    code = inspect_eval.main(["--metadata-path", str(Workspace(work).metadata_path), "--run-id", run.name,
+                              "--html", str(html)])
     out = capsys.readouterr().out
     assert code == 0
     assert f"run {run.name}" in out and "BLESSED, every threshold passed" in out
@@ -76,7 +78,7 @@ def test_inspect_prints_the_tables_and_writes_html(e2e_run, tmp_path, capsys):
     page = html.read_text()
     assert page.count("src='data:image/png;base64,") >= 3  # confusion, per-class bars, curves (+ cutouts)
     assert "SIMULATED" in page and "Training curves" in page and "Misclassified cutouts" in page
-    assert inspect_eval.main(["--metadata-path", str(work / "md.sqlite"), "--run-id", "no-such-run"]) == 2
+    assert inspect_eval.main(["--metadata-path", str(Workspace(work).metadata_path), "--run-id", "no-such-run"]) == 2
 
 
 @pytest.mark.e2e
@@ -169,7 +171,7 @@ def test_predict_reproduces_tfma_recall_on_the_eval_split(e2e_run, sim300, tmp_p
 @pytest.mark.e2e
 def test_predict_defaults_to_the_newest_pushed_version(e2e_run, tmp_path):
     work, _ = e2e_run
-    assert latest_version(str(work / "serving" / MODEL_NAME)) == str(versions(work)[-1])
+    assert latest_version(str(Workspace(work).serving_dir / MODEL_NAME)) == str(versions(work)[-1])
     with pytest.raises(FileNotFoundError, match="no pushed model versions"):
         latest_version(str(tmp_path))
 

@@ -11,6 +11,7 @@ from pipeline import metadata as md
 from pipeline.assemble import RunConfig, assemble
 from pipeline.configs import PIPELINE_NAME
 from runners.beam import BeamOptions, beam_args
+from runners.local.workspace import Workspace
 from tests.e2e import versions
 
 pytestmark = pytest.mark.e2e
@@ -22,14 +23,15 @@ def blind_run(e2e_run, sim300):
     pushed_before = versions(work)  # the e2e run's model, and the schema-edit rerun's if that ran first
     assert pushed_before
     # A real recall floor for this run; the e2e model was blessed with floors set for mechanics only.
-    cfg = RunConfig(data_dir=str(sim300), pipeline_root=str(work / "root"), serving_dir=str(work / "serving"),
+    ws = Workspace(work)
+    cfg = RunConfig(data_dir=str(sim300), pipeline_root=str(ws.pipeline_root), serving_dir=str(ws.serving_dir),
                     epochs=5, accuracy_floor=0.4, class_recall_floor=0.5)
     tfx.orchestration.LocalDagRunner().run(assemble(
         cfg, beam_pipeline_args=beam_args(BeamOptions()),
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
-            str(work / "md.sqlite")),
+            str(ws.metadata_path)),
         trainer_run_fn="tests.qso_blind_trainer.run_fn"))
-    store = md.open_store(str(work / "md.sqlite"))
+    store = md.open_store(str(Workspace(work).metadata_path))
     return work, store, md.latest_node_runs(store, PIPELINE_NAME), pushed_before, cfg
 
 
@@ -64,7 +66,7 @@ def test_report_and_inspect_name_the_failed_qso_threshold(blind_run, capsys):
         summary = json.load(fh)
     assert summary["blessed"] is False and summary["per_class"]["QSO"]["recall"] == 0.0
     assert "NOT BLESSED" in open(f"{report.uri}/report.html").read()
-    assert inspect_eval.main(["--metadata-path", str(work / "md.sqlite")]) == 0
+    assert inspect_eval.main(["--metadata-path", str(Workspace(work).metadata_path)]) == 0
     out = capsys.readouterr().out
     assert "candidate vs baseline" in out  # the blessed e2e model is the baseline
     assert "NOT BLESSED" in out and "class=QSO: sparse_categorical_accuracy 0.0000 is below the floor 0.5" in out

@@ -15,6 +15,7 @@ from evaluation.predictions import predict_examples, predict_raw_with_ranges
 from ingest import records
 from pipeline import metadata as md
 from pipeline.configs import PIPELINE_NAME
+from runners.local.workspace import Workspace
 from tests.e2e import ALL_NODES, PHOTOMETRIC_MODEL, REPO_ROOT, states, versions
 
 pytestmark = pytest.mark.e2e
@@ -56,7 +57,7 @@ def test_serving_asks_for_no_redshift_and_both_signatures_agree(photometric_run,
 
 def test_report_and_inspect_say_which_inputs_and_how_calibrated(photometric_run):
     work, _ = photometric_run
-    store = md.open_store(str(work / "md.sqlite"))
+    store = md.open_store(str(Workspace(work).metadata_path))
     reporter = md.latest_node_runs(store, PIPELINE_NAME)["EvaluationReport"]
     folder = md.artifacts(store, reporter.execution.id, "report")[0].uri
     page = open(f"{folder}/report.html").read()
@@ -65,7 +66,8 @@ def test_report_and_inspect_say_which_inputs_and_how_calibrated(photometric_run)
     assert "no redshift</td>" in page  # the redshift slice of records that have none
     summary = json.loads(open(f"{folder}/summary.json").read())
     assert summary["inputs"] == c.PHOTOMETRIC and summary["calibration"]["temperature"] > 0
-    proc = subprocess.run([sys.executable, "-m", "evaluation.inspect_eval", "--metadata-path", str(work / "md.sqlite")],
+    proc = subprocess.run([sys.executable, "-m", "evaluation.inspect_eval",
+                           "--metadata-path", str(Workspace(work).metadata_path)],
                           cwd=REPO_ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "model inputs: photometric" in proc.stdout and "calibration: " in proc.stdout

@@ -10,6 +10,7 @@ import tensorflow as tf
 import contract as c
 from ingest import records
 from runners.local import preflight
+from runners.local.workspace import Workspace
 from tests.e2e import REPO_ROOT, flags
 
 
@@ -74,4 +75,4 @@ def test_run_local_stops_in_seconds_naming_the_shard(sim300, tmp_path):
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert f"error: {shard}: truncated or corrupt" in proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr
-    assert not (tmp_path / "work" / "root").exists()  # nothing ran
+    assert not (Workspace(tmp_path / "work").pipeline_root).exists()  # nothing ran

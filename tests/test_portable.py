@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from benchmarks.portable import start_services
+from runners.local.workspace import Workspace
+from tests.beam_services import start_services
 from tests.e2e import ALL_NODES, REPO_ROOT, flags, states, versions
 
 pytestmark = pytest.mark.e2e
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def beam_services(tmp_path_factory):
-    """(job endpoint, worker pool endpoint, log dir), started as benchmarks/portable.py starts them: workers get
+    """(job endpoint, worker pool endpoint, log dir), started as the README says: workers get
     the venv's python first on PATH and runtime_env.WORKER_ENV, since they inherit nothing from the driver."""
     logs = tmp_path_factory.mktemp("beam_services")
     job, pool, procs = start_services(logs)
@@ -40,10 +41,10 @@ def test_the_pipeline_runs_on_the_portable_runner_and_trains_the_same_model(beam
     t0 = time.monotonic()
     proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=1200)
     wall = time.monotonic() - t0
-    assert proc.returncode == 0, (proc.stdout + proc.stderr + (work / "run.log").read_text()[-4000:]
+    assert proc.returncode == 0, (proc.stdout + proc.stderr + (Workspace(work).log_file).read_text()[-4000:]
                                   + (logs / "pool.log").read_text()[-2000:])
     assert states(work) == {n: "COMPLETE" for n in ALL_NODES}
-    assert "PortableRunner" in (work / "run.log").read_text()  # the Beam components went through the job service
+    assert "PortableRunner" in Workspace(work).log_file.read_text()  # the Beam components went through the job service
     print(f"portable run: {wall:.0f} s")
     # Beam ran the analysis elsewhere, so Transform's statistics and hence the trained weights must not change.
     (mine,) = versions(work)

@@ -20,6 +20,7 @@ from ingest.cutout import to_contract
 from ingest.labelled_cutouts import import_cutouts
 from pipeline import metadata as md
 from pipeline.configs import ENCODER_MODEL_NAME, PIPELINE_NAME
+from runners.local.workspace import Workspace
 from tests.e2e import REPO_ROOT, run_pipeline, states, versions
 from tests.helpers import SHARED_DATA
 from trainer import features as f
@@ -68,16 +69,16 @@ def real_slice(multimodal_slice, tmp_path_factory) -> Path:
 def encoder_run(real_slice, tmp_path_factory):
     work = tmp_path_factory.mktemp("encoder")
     proc = run_pipeline(real_slice, work, "--model", "image", "--epochs", "2")
-    assert proc.returncode == 0, proc.stdout + proc.stderr + (work / "run.log").read_text()[-5000:]
+    assert proc.returncode == 0, proc.stdout + proc.stderr + (Workspace(work).log_file).read_text()[-5000:]
     return work, proc.stdout
 
 
 @pytest.fixture(scope="module")
 def fused_run(encoder_run, multimodal_slice, tmp_path_factory):
     work = tmp_path_factory.mktemp("fused")
-    encoder_dir = encoder_run[0] / "serving" / ENCODER_MODEL_NAME
+    encoder_dir = Workspace(encoder_run[0]).serving_dir / ENCODER_MODEL_NAME
     proc = run_pipeline(multimodal_slice, work, "--image-encoder", str(encoder_dir), "--epochs", "2")
-    assert proc.returncode == 0, proc.stdout + proc.stderr + (work / "run.log").read_text()[-5000:]
+    assert proc.returncode == 0, proc.stdout + proc.stderr + (Workspace(work).log_file).read_text()[-5000:]
     return work, proc.stdout
 
 
@@ -85,7 +86,7 @@ def test_labelled_cutouts_train_an_image_model_through_the_pipeline(encoder_run)
     work, console = encoder_run
     assert all(s == "COMPLETE" for s in states(work).values())
     assert "no photometry: an image-only model" in console
-    pushed = sorted((work / "serving" / ENCODER_MODEL_NAME).glob("*"))
+    pushed = sorted((Workspace(work).serving_dir / ENCODER_MODEL_NAME).glob("*"))
     assert len(pushed) == 1
     loaded = tf.saved_model.load(str(pushed[0]))
     # Its raw signature takes the image alone: an image-only model asks for no photometry.
@@ -95,10 +96,10 @@ def test_labelled_cutouts_train_an_image_model_through_the_pipeline(encoder_run)
 def test_fusion_trainer_starts_from_the_imported_encoder_and_keeps_it_frozen(encoder_run, fused_run):
     work, console = fused_run
     assert states(work)["image_encoder"] == "COMPLETE" and "image_encoder" in console
-    store = md.open_store(str(work / "md.sqlite"))
+    store = md.open_store(str(Workspace(work).metadata_path))
     trainer = md.latest_node_runs(store, PIPELINE_NAME)["Trainer"]
     base = md.artifacts(store, trainer.execution.id, "base_model", metadata_store_pb2.Event.INPUT)
-    encoder_version = sorted((encoder_run[0] / "serving" / ENCODER_MODEL_NAME).glob("*"))[0]
+    encoder_version = sorted((Workspace(encoder_run[0]).serving_dir / ENCODER_MODEL_NAME).glob("*"))[0]
     assert [Path(a.uri).resolve() for a in base] == [encoder_version.resolve()]
     encoder = tf.keras.models.load_model(str(encoder_version), compile=False)
     fused = tf.keras.models.load_model(str(versions(work)[0]), compile=False)
@@ -187,7 +188,7 @@ def test_on_real_objects_fusion_beats_tabular_only_and_the_exact_pairs_benchmark
     JSON are checked on the way; nothing is written to BENCHMARKS.md (the 3-seed tables are there)."""
     from benchmarks import exact_pairs
 
-    encoder = str(encoder_run[0] / "serving" / ENCODER_MODEL_NAME)
+    encoder = str(Workspace(encoder_run[0]).serving_dir / ENCODER_MODEL_NAME)
     sheet, scores = tmp_path / "errors.png", tmp_path / "scores.json"
     body = exact_pairs.main(["--image-encoder", encoder, "--seeds", "0", "--epochs", "15",
                              "--limit", str(3 * SLICE_PER_CLASS), "--modes", "photometric", "--sheet", str(sheet),
@@ -210,7 +211,7 @@ def test_on_real_objects_fusion_beats_tabular_only_and_the_exact_pairs_benchmark
 def test_levers_benchmark_scores_each_variant_on_eval_alone(encoder_run, multimodal_slice):
     from benchmarks import levers
 
-    encoder = str(encoder_run[0] / "serving" / ENCODER_MODEL_NAME)
+    encoder = str(Workspace(encoder_run[0]).serving_dir / ENCODER_MODEL_NAME)
     body = levers.main(["--data-dir", str(multimodal_slice), "--image-encoder", encoder, "--seeds", "0", "1",
                         "--epochs", "1", "--limit", "200", "--variants", "tabular-only", levers.BASE, "--no-write"])
     for name, seeds in (("tabular-only", 2), (levers.BASE, 2), (levers.ENSEMBLE, 1)):
