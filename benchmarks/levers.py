@@ -51,7 +51,7 @@ def encoder_with_train_images(cutouts: Path, pairs: Path, work: Path, seed: int)
     """An encoder trained as `make encoder` trains it, on the real cutouts plus the exact pairs' train-split images
     (image-only records; the pairs' eval and test images stay out, as they do of the cutouts)."""
     from benchmarks.common import timed
-    from evaluation.predictions import latest_version
+    from inference.model import latest_version
     from ingest.provenance import IMPORT_SUMMARY
     from runners.local.workspace import Workspace
 

@@ -22,7 +22,7 @@ import tensorflow as tf
 import contract as c
 from benchmarks.common import header, parse, parser, publish
 from contract import RECORD_GLOB
-from evaluation.predictions import latest_version, raw_inputs
+from inference.model import latest_version, raw_inputs
 from ingest import records
 from pipeline import configs
 

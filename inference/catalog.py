@@ -1,26 +1,28 @@
-"""Classifies an unlabelled catalogue with a pushed model, on Beam: the job for the objects that have no spectrum.
+"""Classifies an unlabelled catalogue with a pushed model: the job for the objects that have no spectrum.
 
     sdss-classify-catalog --csv export.csv --images cutouts/ --out classified/ [--model-dir V] [--cutout-scale 0.4]
     sdss-classify-catalog --records 'survey/*.tfrecord.gz' --out classified/ [--runner portable ...]
+    sdss-classify-catalog --parquet 'survey/*.parquet' --out classified/ --engine spark [--master spark://HOST:7077]
 
-Input: a SkyServer-style CSV and its cutouts, parsed exactly as `sdss-predict`
-parses them, or gzip TFRecords of tf.Examples (a class, if any, is ignored).
-The model is a pushed version (default: the newest under --serving-dir); a
-photometric one needs no redshift. Beam runs it through RunInference, with
-the --runner presets of runners/beam.py.
+Input: a SkyServer-style CSV and its cutouts, parsed exactly as `sdss-predict` parses them; gzip TFRecords of
+tf.Examples; or Parquet files with the records' columns (objid, ra, dec, u..z, redshift if the model reads it,
+image: the contract's JPEG bytes). A class, if any, is ignored. The model is a pushed version (default: the newest
+under --serving-dir); a photometric one needs no redshift.
 
-Output, a folder that appears whole or not at all (ingest/staging.py):
+Engines (inference/drivers/): beam (default) runs RunInference on a Beam runner (--runner: runners/beam.py's
+presets); spark runs on a Spark master (--master, default local[*]; needs Java 17).
+
+Output, a folder that appears whole or not at all (ingest/staging.py), the same from either engine:
   classified/*.parquet  objid, ra, dec, p_GALAXY, p_STAR, p_QSO, class, outside_training_range (the features
-                        outside the training data's range), model_version, model_inputs, source (file:line)
+                        outside the training data's range), model_version, model_inputs, source (file and line)
   rejects.csv           source, reason, detail (which names the field): every input row not classified, and why
-  summary.json          read = written + rejected, by reason, the model, its inputs, seconds
+  summary.json          read = written + rejected, by reason, the model, its inputs, the engine, seconds
 Exit status: 0 done (rejects included), 1 nothing classified or counts do not add up, 2 usage error.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -34,7 +36,7 @@ from pipeline import configs
 from pipeline.assemble import ConfigError
 from runners import beam as beam_presets
 
-SUMMARY = "summary.json"
+ENGINES = ("beam", "spark")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -43,6 +45,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--csv", help="SkyServer-style export (u g r i z, redshift if the model reads it, objid, ra, dec)")
     src.add_argument("--records", help="glob of gzip TFRecords of tf.Examples, e.g. 'data/mine/*/*.tfrecord.gz'")
+    src.add_argument("--parquet", help="glob of Parquet files with the records' columns, e.g. 'survey/*.parquet'")
     p.add_argument("--images", help="folder of cutouts for --csv")
     p.add_argument("--cutout-scale", type=float, default=SKYSERVER_SCALE_ARCSEC, metavar="ARCSEC_PER_PX")
     p.add_argument("--out", required=True, help="output folder (must be new or empty unless --overwrite)")
@@ -52,7 +55,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="without --model-dir: the photometric model (default: a catalogue has no spectra) or the "
                         "spectroscopic one")
     p.add_argument("--serving-dir", default=str(configs.SERVING_DIR))
-    p.add_argument("--batch-size", type=int, default=256, help="largest batch RunInference hands the model")
+    p.add_argument("--batch-size", type=int, default=256, help="largest batch handed to the model")
+    p.add_argument("--engine", choices=ENGINES, default="beam", help="beam: a Beam runner (--runner); spark: a Spark "
+                   "master (--master; needs Java 17)")
+    p.add_argument("--master", default="local[*]", help="with --engine spark: any Spark master URL, e.g. "
+                   "spark://127.0.0.1:7077 (`python -m inference.drivers.spark_cluster` starts one here)")
     beam_presets.add_arguments(p)
     return p.parse_args(argv)
 
@@ -61,40 +68,42 @@ def main(argv: list[str] | None = None) -> int:
     runtime_env.quiet_tensorflow()
     args = parse_args(argv)
     from evaluation import model_info
-    from evaluation.predictions import latest_version
     from inference import job
+    from inference.model import model_dir_for
     from ingest.staging import OutputExists, staged
 
     try:
         beam_args = beam_presets.beam_args(beam_presets.from_namespace(args))
-        model_dir = os.path.abspath(args.model_dir or latest_version(
-            os.path.join(args.serving_dir, configs.MODEL_NAMES[args.inputs])))
-        info = model_info.load(model_dir)
+        model = job.Model.at(os.path.abspath(model_dir_for(args.model_dir, args.serving_dir, args.inputs)))
         if args.csv and not Path(args.csv).is_file():
             raise FileNotFoundError(f"--csv {args.csv}: no such file")
-        source = job.Source(csv=args.csv, images=args.images, cutout_scale=args.cutout_scale, records=args.records)
-        print(f"model: {model_dir}\n{model_info.describe(info)}", flush=True)
+        source = job.Source(csv=args.csv, images=args.images, cutout_scale=args.cutout_scale, records=args.records,
+                            parquet=args.parquet)
+        if not args.csv:
+            source.files()  # no matching file is a usage error, before any engine starts
+        print(f"model: {model.path}\n{model_info.describe(model_info.load(model.path))}", flush=True)
         t0 = time.monotonic()
         with staged(args.out, args.overwrite) as tmp:
-            counts = job.run(source, model_dir, str(tmp), beam_args, args.batch_size)
-            summary = {**counts, "model": model_dir, "model_version": os.path.basename(model_dir),
-                       "model_inputs": model_info.inputs_of(info), "source": args.csv or args.records,
-                       "seconds": round(time.monotonic() - t0, 1)}
-            if counts["read"] != counts["written"] + counts["rejected"]:
-                raise job.CountMismatch(f"read {counts['read']} != written {counts['written']} + rejected "
-                                        f"{counts['rejected']}: output discarded")
-            (tmp / SUMMARY).write_text(json.dumps(summary, indent=1))
-    except (FileNotFoundError, ValueError, OutputExists, ConfigError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+            if args.engine == "spark":
+                from inference.drivers import spark
+
+                read, extra = spark.run(source, model, str(tmp), args.master, args.batch_size)
+            else:
+                from inference.drivers import beam
+
+                read, extra = beam.run(source, model, str(tmp), beam_args, args.batch_size), {}
+            summary = job.finish(str(tmp), read, model, source, args.engine, time.monotonic() - t0, **extra)
     except job.CountMismatch as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    reasons = ", ".join(f"{k}={v}" for k, v in sorted(counts["by_reason"].items())) or "none"
-    rate = counts["written"] / max(summary["seconds"], 1e-9)
-    print(f"read {counts['read']}, written {counts['written']}, rejected {counts['rejected']} (by reason: {reasons}) "
-          f"in {summary['seconds']:.0f}s ({rate:.0f} objects/s)\noutput: {args.out}")
-    return 0 if counts["written"] else 1
+    except (FileNotFoundError, ValueError, OutputExists, ConfigError, RuntimeError) as e:  # RuntimeError: no Java
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    reasons = ", ".join(f"{k}={v}" for k, v in sorted(summary["by_reason"].items())) or "none"
+    rate = summary["written"] / max(summary["seconds"], 1e-9)
+    print(f"read {summary['read']}, written {summary['written']}, rejected {summary['rejected']} (by reason: "
+          f"{reasons}) in {summary['seconds']:.0f}s ({rate:.0f} objects/s)\noutput: {args.out}")
+    return 0 if summary["written"] else 1
 
 
 if __name__ == "__main__":

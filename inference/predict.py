@@ -14,17 +14,16 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import sys
 from pathlib import Path
 
 import runtime_env  # the process environment, before TensorFlow loads
 
 import contract as c
-from inference.model import load_model, model_features, predict
-from inference.rows import FEATURES, Row, iter_csv
+from inference.inputs import ToClassify, iter_csv
+from inference.model import FEATURES, classify, load_model, model_dir_for, model_features
 from ingest.cutout import SKYSERVER_SCALE_ARCSEC
-from ingest.rows import RowRejected, load_cutout, parse_features
+from ingest.rows import Reject, RowRejected, load_cutout, parse_features
 from pipeline import configs
 
 
@@ -47,21 +46,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def load_csv(csv_path: Path, images: Path | None, cutout_scale: float = SKYSERVER_SCALE_ARCSEC,
-             features: tuple[str, ...] = FEATURES) -> list[Row]:
+             features: tuple[str, ...] = FEATURES) -> list[ToClassify]:
     return list(iter_csv(csv_path, images, cutout_scale, features))
 
 
-def load_single(args: argparse.Namespace, features: tuple[str, ...] = FEATURES) -> list[Row]:
+def load_single(args: argparse.Namespace, features: tuple[str, ...] = FEATURES) -> list[ToClassify]:
     values = {name: getattr(args, name) or "" for name in FEATURES}
-    row = Row(line=0, key=Path(args.image).stem if args.image else "object")
+    row = ToClassify(line=0, key=Path(args.image).stem if args.image else "object", where="command line")
     try:
         row.mags, row.redshift = parse_features(values, redshift=c.REDSHIFT in features)
         if not args.image or not Path(args.image).is_file():
             raise RowRejected("no_image", c.IMAGE, f"image file not found: {args.image}")
         row.image_jpeg = load_cutout(Path(args.image), args.cutout_scale)
     except RowRejected as r:
-        row.fail("command line", r)
+        row.reject = Reject.of(row.where, r)
     return [row]
+
+
+def predict(model: object, rows: list[ToClassify]) -> tuple[dict[int, list[float]], dict[int, list[str]]]:
+    """Row index -> class probabilities, and row index -> inputs outside the training ranges (rows without error)."""
+    good = [k for k, r in enumerate(rows) if r.reject is None]
+    answers = classify(model, [rows[k].obj() for k in good]) if good else []
+    return ({k: list(map(float, p)) for k, (p, _) in zip(good, answers)},
+            {k: outside for k, (_, outside) in zip(good, answers) if outside})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,10 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     if bool(args.csv) == bool(single):
         print("error: give either --csv (with --images) or one object's values and --image", file=sys.stderr)
         return 2
-    from evaluation.predictions import latest_version
-
     try:
-        model_dir = args.model_dir or latest_version(os.path.join(args.serving_dir, configs.MODEL_NAMES[args.inputs]))
+        model_dir = model_dir_for(args.model_dir, args.serving_dir, args.inputs)
         model = load_model(model_dir)
         features = model_features(model)
         rows = (load_csv(Path(args.csv), Path(args.images) if args.images else None, args.cutout_scale, features)

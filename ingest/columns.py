@@ -80,6 +80,49 @@ def resolve(header: list[str], required: Sequence[str], where: str, optional: Se
     return Header(header, mapping)
 
 
+@dataclass(frozen=True)
+class CsvLayout:
+    """A file's header read once: each data line then maps onto contract names alone, so lines can be parsed
+    anywhere, in any order (the Spark driver parses a CSV in partitions)."""
+
+    header: Header
+    header_line: int
+    keys: tuple[str, ...]  # per column: its contract name, or its own lower-case name
+
+    def row(self, values: Sequence[str]) -> dict[str, str]:
+        return dict(zip(self.keys, values))
+
+
+def is_data_line(text: str) -> bool:
+    """Not SkyServer's '#Table1' comment, not blank: a line that holds the header or a row."""
+    return not text.startswith("#") and bool(text.strip())
+
+
+def parse_line(text: str) -> list[str]:
+    """One CSV line's values (a quoted field spanning lines is not a SkyServer export's)."""
+    return next(csv.reader([text]), [])
+
+
+def layout(header: list[str], required: Sequence[str], where: str, header_line: int,
+           optional: Sequence[str] = ()) -> CsvLayout:
+    resolved = resolve(header, required, where, optional)
+    keys = [h.strip().lower() for h in header]
+    rename = {src: name for name, src in resolved.mapping.items()}
+    # A column read under a contract name must not be shadowed by another column of that name (SpecPhotoAll's z).
+    shadowed = {name for name in rename.values() if name in keys and name not in rename}
+    return CsvLayout(resolved, header_line, tuple(rename.get(k, f"{k} (unused)" if k in shadowed else k)
+                                                  for k in keys))
+
+
+def read_layout(csv_path: Path, required: Sequence[str], optional: Sequence[str] = ()) -> CsvLayout:
+    """The layout from the file's first lines alone (the rows are not read)."""
+    with open(csv_path, encoding="utf-8-sig", newline="") as fh:
+        for n, text in enumerate(fh, start=1):
+            if is_data_line(text):
+                return layout(parse_line(text), required, f"{csv_path} line {n}", n, optional)
+    raise ValueError(f"{csv_path}: no header row")
+
+
 def read_rows(csv_path: Path, required: Sequence[str], optional: Sequence[str] = ()
               ) -> tuple[Header, list[tuple[int, dict[str, str]]]]:
     """(header, [(file line number, row keyed by contract name, other columns by lower-case name)]).
@@ -93,8 +136,7 @@ def read_rows(csv_path: Path, required: Sequence[str], optional: Sequence[str] =
         line = raw[: e.start].count(b"\n") + 1
         raise ValueError(f"{csv_path} line {line}: not UTF-8 text (byte {raw[e.start]:#04x}); save the export "
                          "as UTF-8") from None
-    lines = [(n, text) for n, text in enumerate(io.StringIO(content, newline=""), start=1)
-             if not text.startswith("#") and text.strip()]
+    lines = [(n, text) for n, text in enumerate(io.StringIO(content, newline=""), start=1) if is_data_line(text)]
     if not lines:
         raise ValueError(f"{csv_path}: no header row")
     reader = csv.reader(text for _, text in lines)
@@ -104,12 +146,5 @@ def read_rows(csv_path: Path, required: Sequence[str], optional: Sequence[str] =
             parsed.append(values)
     except csv.Error as e:
         raise ValueError(f"{csv_path} line {lines[len(parsed)][0]}: not readable as CSV ({e})") from None
-    header = parsed[0]
-    resolved = resolve(header, required, f"{csv_path} line {lines[0][0]}", optional)
-    keys = [h.strip().lower() for h in header]
-    rename = {src: name for name, src in resolved.mapping.items()}
-    # A column read under a contract name must not be shadowed by another column of that name (SpecPhotoAll's z).
-    shadowed = {name for name in rename.values() if name in keys and name not in rename}
-    out_keys = [rename.get(k, f"{k} (unused)" if k in shadowed else k) for k in keys]
-    rows = [(lines[k + 1][0], dict(zip(out_keys, values))) for k, values in enumerate(parsed[1:])]
-    return resolved, rows
+    found = layout(parsed[0], required, f"{csv_path} line {lines[0][0]}", lines[0][0], optional)
+    return found.header, [(lines[k + 1][0], found.row(values)) for k, values in enumerate(parsed[1:])]

@@ -86,6 +86,17 @@ def check_content(img: Image.Image, name: str = "cutout") -> None:
         raise CutoutRejected("blank_image", f"{name}: every pixel has the same value; not a cutout")
 
 
+def check_contract(raw: bytes, name: str = "cutout") -> bytes:
+    """A cutout that must already be the contract's (a 64 px JPEG, as records carry it): the model refuses any other
+    geometry, so a record with another is rejected, not resampled. Returns it unchanged."""
+    img = decode(raw, name)
+    if img.size != (c.IMAGE_SIZE, c.IMAGE_SIZE) or img.format != "JPEG":
+        raise CutoutRejected("degenerate_image", f"{name}: {img.width}x{img.height} px {img.format}, the contract's "
+                             f"cutout is a {c.IMAGE_SIZE}x{c.IMAGE_SIZE} JPEG (import it with `python -m ingest`)")
+    check_content(img, name)
+    return raw
+
+
 def to_contract(raw: bytes, scale_arcsec: float = SKYSERVER_SCALE_ARCSEC, name: str = "cutout") -> bytes:
     """JPEG bytes of the contract's field; a file already in the contract's geometry passes through unchanged."""
     img = decode(raw, name)

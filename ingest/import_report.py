@@ -16,19 +16,12 @@ from pathlib import Path
 from ingest.columns import Header
 from ingest.keys import FIELD_COLUMNS, field_key
 from ingest.provenance import IMPORT_SUMMARY
-from ingest.rows import RowRejected
+from ingest.rows import Reject, RowRejected
 from ingest.staging import staged
 
 REJECTS_FILE = "rejects.csv"
 SPLIT_BY_OBJECT, SPLIT_BY_FIELD = "object", "field"
 SPLIT_BY = (SPLIT_BY_OBJECT, SPLIT_BY_FIELD)
-
-
-@dataclass
-class Reject:
-    line: int
-    row: dict[str, str]
-    error: RowRejected
 
 
 @dataclass
@@ -51,8 +44,7 @@ class ImportReport:
 
 def reject(rejects: list[Reject], csv_path: Path, line: int, row: dict[str, str], r: RowRejected) -> None:
     """Keeps the row, its error located in the file (`export.csv line 7, field 'u': ...`)."""
-    r.detail = r.located(f"{csv_path.name} line {line}")
-    rejects.append(Reject(line, row, r))
+    rejects.append(Reject.of(f"{csv_path.name} line {line}", r, line, tuple(row.values())))
 
 
 def finish(objs: list, rejects: list[Reject], read: int, header: Header, out: Path, fractions: Sequence[float],
@@ -69,14 +61,14 @@ def finish(objs: list, rejects: list[Reject], read: int, header: Header, out: Pa
     if header.renamed():
         notes.insert(0, f"columns read under other names: {header.describe()}")
     rejects = sorted(rejects, key=lambda rj: rj.line)
-    by_reason = dict(collections.Counter(rj.error.reason for rj in rejects))
+    by_reason = dict(collections.Counter(rj.reason for rj in rejects))
     with staged(out, overwrite) as tmp:
         splits = write_all(objs, tmp, fractions, groups)
         with open(tmp / REJECTS_FILE, "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(["line", "reason", "field", "detail", *header.original])
             for rj in rejects:
-                w.writerow([rj.line, rj.error.reason, rj.error.field, rj.error.detail, *rj.row.values()])
+                w.writerow([rj.line, rj.reason, rj.field, rj.detail, *rj.row])
         report = ImportReport(read, len(objs), len(rejects), by_reason, splits, str(out / REJECTS_FILE),
                               summary.get("simulated_images", 0), notes)
         if report.read != report.written + report.rejected:

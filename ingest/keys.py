@@ -38,7 +38,9 @@ def separation_arcsec(ra1: float, dec1: float, ra2: float, dec2: float) -> float
 
 
 @dataclass(frozen=True)
-class Row:
+class Sighting:
+    """What a row says about which object it is: its objid as written and its position."""
+
     line: int
     objid: str
     ra: float
@@ -52,7 +54,7 @@ class Keys:
     inexact: dict[str, int] = field(default_factory=dict)  # shared objid -> how many objects carry it
 
 
-def assign_keys(rows: list[Row]) -> Keys:
+def assign_keys(rows: list[Sighting]) -> Keys:
     out = Keys()
     groups: dict[str, list[int]] = defaultdict(list)
     for k, row in enumerate(rows):

@@ -18,9 +18,9 @@ from pathlib import Path
 import contract as c
 from ingest.columns import read_rows
 from ingest.cutout import SKYSERVER_SCALE_ARCSEC
-from ingest.import_report import SPLIT_BY_OBJECT, ImportReport, Reject, finish, reject, split_group
+from ingest.import_report import SPLIT_BY_OBJECT, ImportReport, finish, reject, split_group
 from ingest.provenance import LABELLED_CUTOUTS
-from ingest.rows import RowRejected, class_label, find_image, known_class, load_cutout
+from ingest.rows import Reject, RowRejected, class_label, find_image, known_class, load_cutout
 from ingest.staging import check_target
 
 REQUIRED = (c.OBJID, c.LABEL)
@@ -79,7 +79,7 @@ def import_cutouts(labels_csv: str, images_dir: str, out_dir: str,
     return finish(objs, rejects, len(rows), header, out, fractions, {
         "kind": LABELLED_CUTOUTS, "source_csv": str(csv_p), "images": str(img_dir), "simulated_images": 0,
         "cutout_scale_arcsec": cutout_scale, "held_out_from": held_out,
-        "held_out_objects": sum(1 for rj in rejects if rj.error.reason == "held_out")},
+        "held_out_objects": sum(1 for rj in rejects if rj.reason == "held_out")},
         overwrite=overwrite, groups=groups if split_by != SPLIT_BY_OBJECT else None)
 
 

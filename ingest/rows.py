@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import contract as c
-from ingest.cutout import SKYSERVER_SCALE_ARCSEC, CutoutRejected, to_contract
+from ingest.cutout import SKYSERVER_SCALE_ARCSEC, CutoutRejected, check_contract, to_contract
 
 SENTINELS = (-9999.0, 99.0, -99.0, 9999.0)  # SDSS's "no measurement" values
 IMAGE_EXTS = (".jpg", ".jpeg", ".png")
@@ -33,6 +33,25 @@ class RowRejected(Exception):
 
 
 @dataclass(frozen=True)
+class Reject:
+    """A row that was read and not accepted, as every reader reports it: where it is (`export.csv line 7`,
+    `part-0.tfrecord.gz#objid`), why (the reason rejects files count by), the field, and the located message.
+    Plain strings, so it travels between Beam or Spark workers (an exception with its own arguments does not pickle).
+    """
+
+    where: str
+    reason: str
+    field: str
+    detail: str  # `<where>, field '<field>': <what is wrong>`
+    line: int = 0  # the file line, for a CSV row
+    row: tuple[str, ...] = ()  # the row's values as read, for a CSV row
+
+    @classmethod
+    def of(cls, where: str, r: RowRejected, line: int = 0, row: tuple[str, ...] = ()) -> Reject:
+        return cls(where, r.reason, r.field, r.located(where), line, row)
+
+
+@dataclass(frozen=True)
 class LabelledRow:
     """A row's checked values; its key and cutout come later (they depend on the other rows and the images)."""
 
@@ -43,17 +62,43 @@ class LabelledRow:
     label: str
 
 
-def number(row: dict[str, str], field: str, lo: float, hi: float, reason: str) -> float:
+# The reject reason of each measurement, in every reader's rejects (import, sdss-predict, the catalogue job).
+REASONS: dict[str, str] = {**{b: "bad_magnitude" for b in c.BANDS}, c.REDSHIFT: "bad_redshift",
+                           c.RA: "bad_coordinates", c.DEC: "bad_coordinates"}
+
+
+def check_value(field: str, value: float, shown: str | None = None) -> float:
+    """One measurement against the contract's plausible range: the check every reader shares, CSV text or a
+    record's float alike; raises RowRejected with the import's reason and words. `shown`: the value as written."""
+    lo, hi = c.feature_range(field)
+    if not math.isfinite(value) or value in SENTINELS:
+        raise RowRejected(REASONS[field], field, f"non-finite or sentinel value {shown or value}")
+    if not lo <= value <= hi:
+        raise RowRejected(REASONS[field], field, f"{value} outside plausible range [{lo}, {hi}]")
+    return value
+
+
+def number(row: dict[str, str], field: str) -> float:
     text = (row.get(field) or "").strip()
     try:
         value = float(text)
     except ValueError:
-        raise RowRejected(reason, field, f"not a number: {text!r}") from None
-    if not math.isfinite(value) or value in SENTINELS:
-        raise RowRejected(reason, field, f"non-finite or sentinel value {text}")
-    if not lo <= value <= hi:
-        raise RowRejected(reason, field, f"{value} outside plausible range [{lo}, {hi}]")
-    return value
+        raise RowRejected(REASONS[field], field, f"not a number: {text!r}") from None
+    return check_value(field, value, text)
+
+
+def check_features(values: dict[str, float], features: tuple[str, ...]) -> None:
+    """A record's model inputs (`features`: those the model reads), checked as a CSV row's are."""
+    for field in features:
+        check_value(field, values.get(field, float("nan")))
+
+
+def contract_cutout(jpeg: bytes, name: str) -> bytes:
+    """A record's cutout, which must already be in the contract's geometry; raises RowRejected."""
+    try:
+        return check_contract(jpeg, name)
+    except CutoutRejected as e:
+        raise RowRejected(e.reason, c.IMAGE, e.detail) from None
 
 
 def class_label(row: dict[str, str]) -> str:
@@ -71,13 +116,12 @@ def known_class(row: dict[str, str]) -> str:
 def parse_features(row: dict[str, str], redshift: bool = True) -> tuple[dict[str, float], float]:
     """The model's tabular inputs (magnitudes, and the redshift unless `redshift` is False: then NaN, as for an
     object without a spectrum), validated as on import; raises RowRejected."""
-    mags = {b: number(row, b, *c.MAG_RANGE, "bad_magnitude") for b in c.BANDS}
-    return mags, number(row, c.REDSHIFT, *c.REDSHIFT_RANGE, "bad_redshift") if redshift else float("nan")
+    mags = {b: number(row, b) for b in c.BANDS}
+    return mags, number(row, c.REDSHIFT) if redshift else float("nan")
 
 
 def parse_labelled(row: dict[str, str], redshift: bool = True) -> LabelledRow:
-    ra = number(row, c.RA, *c.RA_RANGE, "bad_coordinates")
-    dec = number(row, c.DEC, *c.DEC_RANGE, "bad_coordinates")
+    ra, dec = number(row, c.RA), number(row, c.DEC)
     mags, z = parse_features(row, redshift)
     return LabelledRow(ra, dec, mags, z, known_class(row))
 

@@ -36,9 +36,9 @@ import numpy as np
 import contract as c
 from ingest.columns import read_rows
 from ingest.cutout import SKYSERVER_SCALE_ARCSEC
-from ingest.import_report import SPLIT_BY_OBJECT, ImportReport, Reject, finish, reject, split_group
-from ingest.keys import Row, assign_keys, object_key
-from ingest.rows import LabelledRow, RowRejected, find_image, load_cutout, parse_labelled
+from ingest.import_report import SPLIT_BY_OBJECT, ImportReport, finish, reject, split_group
+from ingest.keys import Sighting, assign_keys, object_key
+from ingest.rows import LabelledRow, Reject, RowRejected, find_image, load_cutout, parse_labelled
 from ingest.staging import check_target
 
 REQUIRED = (c.OBJID, c.RA, c.DEC, *c.BANDS, c.LABEL)
@@ -69,7 +69,8 @@ def import_export(csv_path: str, images_dir: str | None, out_dir: str, simulate_
         except RowRejected as r:
             reject(rejects, csv_p, line, row, r)
     order = sorted(parsed)
-    keys = assign_keys([Row(rows[k][0], rows[k][1].get(c.OBJID) or "", parsed[k].ra, parsed[k].dec) for k in order])
+    keys = assign_keys([Sighting(rows[k][0], rows[k][1].get(c.OBJID) or "", parsed[k].ra, parsed[k].dec)
+                        for k in order])
     # Accepted objects; image_jpeg is None until a cutout is simulated for it (--simulate-missing-images).
     accepted: list[SkyObject] = []
     groups: list[str] = []

@@ -145,7 +145,7 @@ def local_absolute(path: str) -> str:
 
 def resolve_encoder(path: str) -> str:
     """A SavedModel folder as given, or the latest numeric version under a serving folder (as TF Serving picks)."""
-    from evaluation.predictions import latest_version
+    from inference.model import latest_version
 
     folder = Path(path).resolve()
     if (folder / "saved_model.pb").exists() or (folder / "Format-Serving" / "saved_model.pb").exists():

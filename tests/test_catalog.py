@@ -1,5 +1,6 @@
-"""The catalogue job (`sdss-classify-catalog`) with a pushed photometric model: it agrees with `sdss-predict` row by
-row, accounts for every input row, and a run killed midway leaves no output."""
+"""The catalogue job (`sdss-classify-catalog`) with a pushed photometric model, on both engines: Beam agrees with
+`sdss-predict` row by row, Spark agrees with Beam row by row, every input row is accounted for, a killed run leaves no
+output, and on a standalone Spark cluster a worker killed midway costs a retry, never a row."""
 
 import csv
 import json
@@ -21,6 +22,12 @@ from tests.e2e import PHOTOMETRIC_MODEL, REPO_ROOT, versions
 
 pytestmark = pytest.mark.e2e
 N_CATALOGUE = 2000
+N_SHARDS = 4
+
+
+@pytest.fixture(scope="module")
+def model_dir(photometric_run) -> str:
+    return str(versions(photometric_run[0], PHOTOMETRIC_MODEL)[0])
 
 
 @pytest.fixture(scope="module")
@@ -42,31 +49,100 @@ def catalogue_csv(sim300_no_redshift, tmp_path_factory) -> Path:
     return folder
 
 
-def _classify(*flags: str) -> subprocess.CompletedProcess:
+@pytest.fixture(scope="module")
+def survey(sim300_no_redshift, tmp_path_factory) -> tuple[Path, list[str]]:
+    """sim300's objects, unlabelled, in 4 gzip TFRecord shards; the last also holds a record with a NaN magnitude
+    and bytes that are no tf.Example. Returns the folder and the good objids."""
+    import tensorflow as tf
+
+    folder = tmp_path_factory.mktemp("survey")
+    objs = [o for s in c.SPLITS for o in records.read_split(sim300_no_redshift, s)]
+    for k in range(N_SHARDS):
+        with tf.io.TFRecordWriter(str(folder / f"part-{k}.tfrecord.gz"), options="GZIP") as w:
+            for o in objs[k::N_SHARDS]:
+                ex = records.to_example(o)
+                del ex.features.feature[c.LABEL]  # a catalogue has no class
+                w.write(ex.SerializeToString())
+            if k == N_SHARDS - 1:
+                bad = records.to_example(objs[0])
+                bad.features.feature["g"].float_list.value[0] = float("nan")
+                w.write(bad.SerializeToString())
+                w.write(b"not a tf.Example")
+    return folder, [o.objid for o in objs]
+
+
+def _classify(*flags: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "inference.catalog", *flags], cwd=REPO_ROOT, capture_output=True,
-                          text=True)
+                          text=True, env=env)
 
 
-def test_catalogue_job_matches_predict_row_by_row(photometric_run, catalogue_csv, tmp_path):
-    model_dir = str(versions(photometric_run[0], PHOTOMETRIC_MODEL)[0])
-    src = ["--csv", str(catalogue_csv / "catalogue.csv"), "--images", str(catalogue_csv / "cutouts")]
-    job = _classify(*src, "--model-dir", model_dir, "--out", str(tmp_path / "out"))
+def _csv_flags(catalogue_csv: Path) -> list[str]:
+    return ["--csv", str(catalogue_csv / "catalogue.csv"), "--images", str(catalogue_csv / "cutouts")]
+
+
+def _records_flags(survey) -> list[str]:
+    return ["--records", str(survey[0] / "*.tfrecord.gz")]
+
+
+@pytest.fixture(scope="module")
+def beam_csv(catalogue_csv, model_dir, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    out = tmp_path_factory.mktemp("beam_csv") / "out"
+    return out, _classify(*_csv_flags(catalogue_csv), "--model-dir", model_dir, "--out", str(out))
+
+
+@pytest.fixture(scope="module")
+def beam_records(survey, model_dir, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    out = tmp_path_factory.mktemp("beam_records") / "out"
+    return out, _classify(*_records_flags(survey), "--model-dir", model_dir, "--out", str(out))
+
+
+def _rejects(out: Path) -> list[dict]:
+    with open(out / "rejects.csv", newline="") as fh:
+        return sorted(csv.DictReader(fh), key=lambda r: r["source"])
+
+
+def _rows(out: Path) -> pd.DataFrame:
+    return pd.read_parquet(out / "classified").sort_values("source").reset_index(drop=True)
+
+
+def _assert_same_output(mine: Path, beam: Path) -> None:
+    """Row by row: the same objects, sources, classes and flags, probabilities within 1e-5; the same rejects and
+    counts."""
+    a, b = _rows(mine), _rows(beam)
+    assert list(a.columns) == list(b.columns) and len(a) == len(b)
+    for col in ("objid", "source", "class", "model_version", "model_inputs"):
+        assert a[col].tolist() == b[col].tolist(), col
+    assert [list(x) for x in a[c.OUTSIDE_TRAINING_RANGE]] == [list(x) for x in b[c.OUTSIDE_TRAINING_RANGE]]
+    probs = [f"p_{n}" for n in c.CLASS_NAMES]
+    assert np.abs(a[probs].to_numpy() - b[probs].to_numpy()).max() <= 1e-5
+    assert _rejects(mine) == _rejects(beam)
+    sa, sb = (json.loads((o / "summary.json").read_text()) for o in (mine, beam))
+    assert [sa[k] for k in ("read", "written", "rejected", "by_reason")] == \
+        [sb[k] for k in ("read", "written", "rejected", "by_reason")]
+
+
+def test_catalogue_job_matches_predict_row_by_row(beam_csv, catalogue_csv, model_dir, tmp_path):
+    out, job = beam_csv
     assert job.returncode == 0, job.stderr[-3000:]
     assert f"read {N_CATALOGUE + 2}, written {N_CATALOGUE}, rejected 2 (by reason: bad_magnitude=1, no_image=1)" \
         in job.stdout
     assert "classified 1 objects" in job.stderr  # progress on the console
-    table = pd.read_parquet(tmp_path / "out" / "classified")
+    table = pd.read_parquet(out / "classified")
     assert len(table) == N_CATALOGUE and table["objid"].is_unique
     assert set(table["model_inputs"]) == {c.PHOTOMETRIC} and set(table["model_version"]) == {Path(model_dir).name}
-    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    summary = json.loads((out / "summary.json").read_text())
     assert summary["read"] == summary["written"] + summary["rejected"] == N_CATALOGUE + 2
-    with open(tmp_path / "out" / "rejects.csv") as fh:
-        rejects = list(csv.DictReader(fh))
-    assert [r["source"] for r in rejects] == [f"catalogue.csv:{N_CATALOGUE + 2}", f"catalogue.csv:{N_CATALOGUE + 3}"]
-    assert "field 'u'" in rejects[0]["detail"]
+    assert summary["engine"] == "beam"
+    rejects = _rejects(out)
+    assert [r["source"] for r in rejects] == [f"catalogue.csv line {N_CATALOGUE + 2}",
+                                              f"catalogue.csv line {N_CATALOGUE + 3}"]
+    # The import's words: the file line, the field, what is wrong.
+    assert rejects[0]["detail"] == (f"catalogue.csv line {N_CATALOGUE + 2}, field 'u': non-finite or sentinel "
+                                    "value -9999")
 
-    pred = subprocess.run([sys.executable, "-m", "inference.predict", *src, "--model-dir", model_dir,
-                           "--out", str(tmp_path / "predict.csv")], cwd=REPO_ROOT, capture_output=True, text=True)
+    pred = subprocess.run([sys.executable, "-m", "inference.predict", *_csv_flags(catalogue_csv),
+                           "--model-dir", model_dir, "--out", str(tmp_path / "predict.csv")], cwd=REPO_ROOT,
+                          capture_output=True, text=True)
     assert pred.returncode == 3, pred.stderr[-2000:]  # the same two rows failed there
     with open(tmp_path / "predict.csv") as fh:
         by_predict = {r["key"]: r for r in csv.DictReader(fh) if not r["error"]}
@@ -79,47 +155,134 @@ def test_catalogue_job_matches_predict_row_by_row(photometric_run, catalogue_csv
         assert " ".join(row[c.OUTSIDE_TRAINING_RANGE]) == theirs[c.OUTSIDE_TRAINING_RANGE]
 
 
-def test_unlabelled_records_in_every_row_accounted_for(photometric_run, sim300_no_redshift, tmp_path):
-    import tensorflow as tf
-
-    objs = list(records.read_split(sim300_no_redshift, "test"))
-    with tf.io.TFRecordWriter(str(tmp_path / "survey.tfrecord.gz"), options="GZIP") as w:
-        for o in objs:
-            ex = records.to_example(o)
-            del ex.features.feature[c.LABEL]  # a catalogue has no class
-            w.write(ex.SerializeToString())
-        bad = records.to_example(objs[0])
-        bad.features.feature["g"].float_list.value[0] = float("nan")
-        w.write(bad.SerializeToString())
-        w.write(b"not a tf.Example")
-    out = tmp_path / "out"
-    model_dir = str(versions(photometric_run[0], PHOTOMETRIC_MODEL)[0])
-    job = _classify("--records", str(tmp_path / "*.tfrecord.gz"), "--model-dir", model_dir, "--out", str(out))
+def test_unlabelled_records_in_every_row_accounted_for(beam_records, survey, photometric_run):
+    out, job = beam_records
     assert job.returncode == 0, job.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
-    assert (summary["read"], summary["written"], summary["rejected"]) == (len(objs) + 2, len(objs), 2)
+    n = len(survey[1])
+    assert (summary["read"], summary["written"], summary["rejected"]) == (n + 2, n, 2)
     assert summary["by_reason"] == {"bad_magnitude": 1, "bad_record": 1}
-    assert sorted(pd.read_parquet(out / "classified")["objid"]) == sorted(o.objid for o in objs)
-    again = _classify("--records", str(tmp_path / "*.tfrecord.gz"), "--out", str(out),
+    assert sorted(pd.read_parquet(out / "classified")["objid"]) == sorted(survey[1])
+    again = _classify(*_records_flags(survey), "--out", str(out),
                       "--serving-dir", str(Workspace(photometric_run[0]).serving_dir))
     assert again.returncode == 2 and "not empty" in again.stderr  # never mixes two runs' output
 
 
-def test_a_run_killed_midway_leaves_no_output_and_the_next_succeeds(photometric_run, catalogue_csv, tmp_path):
-    flags = ["--csv", str(catalogue_csv / "catalogue.csv"), "--images", str(catalogue_csv / "cutouts"),
-             "--model-dir", str(versions(photometric_run[0], PHOTOMETRIC_MODEL)[0]), "--out", str(tmp_path / "out")]
-    proc = subprocess.Popen([sys.executable, "-m", "inference.catalog", *flags], cwd=REPO_ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 120
-    while not list(tmp_path.glob(".out.partial-*")) and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert proc.poll() is None, "the job ended before it could be killed"
-    time.sleep(1.0)  # inside the Beam job now
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert not (tmp_path / "out").exists()
-    assert list(tmp_path.glob(".out.partial-*"))  # what the killed run left, hidden
+def test_a_run_killed_midway_leaves_no_output_and_the_next_succeeds(catalogue_csv, model_dir, tmp_path):
+    flags = [*_csv_flags(catalogue_csv), "--model-dir", model_dir, "--out", str(tmp_path / "out")]
+    _kill_midway(flags, tmp_path, lambda partial: True)
     job = _classify(*flags)
     assert job.returncode == 0, job.stderr[-3000:]
     assert len(pd.read_parquet(tmp_path / "out" / "classified")) == N_CATALOGUE
     assert not list(tmp_path.glob(".out.partial-*"))  # the next run removed the leftover
+
+
+def _kill_midway(flags: list[str], tmp_path: Path, started) -> None:
+    """Starts the job and SIGKILLs its driver once the staged output exists and `started(partial)` holds."""
+    proc = subprocess.Popen([sys.executable, "-m", "inference.catalog", *flags], cwd=REPO_ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and proc.poll() is None:
+        partial = list(tmp_path.glob(".out.partial-*"))
+        if partial and started(partial[0]):
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the job ended before it could be killed:\n" + proc.stdout.read()[-3000:]
+    time.sleep(1.0)  # inside the job now
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (tmp_path / "out").exists()
+    assert list(tmp_path.glob(".out.partial-*"))  # what the killed run left, hidden
+
+
+# Spark: a JVM per run, so these tests need Java (17 here) and fail, not skip, without it.
+
+@pytest.fixture(scope="module")
+def java() -> str:
+    from inference.drivers.spark_cluster import require_java
+
+    try:
+        return require_java()
+    except RuntimeError as e:
+        pytest.fail(f"the Spark tests need Java: {e}")
+
+
+def test_spark_on_local_cores_gives_beams_rows_rejects_and_counts(java, beam_csv, beam_records, catalogue_csv, survey,
+                                                                  model_dir, tmp_path):
+    for flags, (beam_out, beam_job) in ((_csv_flags(catalogue_csv), beam_csv), (_records_flags(survey), beam_records)):
+        assert beam_job.returncode == 0, beam_job.stderr[-3000:]
+        out = tmp_path / f"spark_{flags[0][2:]}"
+        job = _classify(*flags, "--model-dir", model_dir, "--out", str(out), "--engine", "spark",
+                        "--master", "local[2]")
+        assert job.returncode == 0, job.stdout[-3000:] + job.stderr[-3000:]
+        assert "spark: master local[2], 2 cores, UI http://127.0.0.1:" in job.stdout  # the UI, on this machine only
+        _assert_same_output(out, beam_out)
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["engine"] == "spark" and summary["spark_tasks"] >= 2  # the CSV, too, in partitions
+
+
+def test_spark_engine_without_java_fails_with_a_clear_message(model_dir, survey, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "JAVA_HOME"}
+    env["PATH"] = str(tmp_path)  # no java on it
+    job = _classify(*_records_flags(survey), "--model-dir", model_dir, "--out", str(tmp_path / "out"),
+                    "--engine", "spark", env=env)
+    assert job.returncode == 2 and "needs Java 17" in job.stderr, job.stderr[-2000:]
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture(scope="module")
+def cluster(java, tmp_path_factory):
+    """A standalone master and 2 one-core workers from the pyspark package, on 127.0.0.1."""
+    from inference.drivers import spark_cluster
+
+    running = spark_cluster.start(workers=2, cores=1, memory="2g", logs=tmp_path_factory.mktemp("spark_logs"))
+    yield running
+    running.stop()
+
+
+def _attempts(partial: Path) -> list[Path]:
+    return list((partial / "_tasks").glob("*")) if (partial / "_tasks").is_dir() else []
+
+
+def test_a_worker_killed_midway_costs_a_retry_never_a_row(cluster, beam_records, survey, model_dir, tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "inference.catalog", *_records_flags(survey), "--model-dir",
+                             model_dir, "--out", str(out), "--engine", "spark", "--master", cluster.master_url],
+                            cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and proc.poll() is None:
+        partial = list(tmp_path.glob(".out.partial-*"))
+        if partial and len(_attempts(partial[0])) >= 2:  # a task running on each worker
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the job ended before a worker could be killed"
+    cluster.kill("worker-1")
+    output = proc.communicate(timeout=300)[0]
+    assert proc.returncode == 0, output[-4000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["spark_master"] == cluster.master_url and summary["spark_tasks"] == N_SHARDS
+    assert summary["spark_tasks_retried"] >= 1  # the lost worker's task ran again elsewhere
+    table = pd.read_parquet(out / "classified")
+    assert sorted(table["objid"]) == sorted(survey[1])  # every row exactly once
+    _assert_same_output(out, beam_records[0])
+
+
+def test_a_killed_spark_driver_leaves_nothing_and_the_next_run_succeeds(cluster, survey, model_dir, tmp_path):
+    flags = [*_records_flags(survey), "--model-dir", model_dir, "--out", str(tmp_path / "out"), "--engine", "spark",
+             "--master", cluster.master_url]
+    _kill_midway(flags, tmp_path, lambda partial: bool(_attempts(partial)))
+    job = _classify(*flags)
+    assert job.returncode == 0, job.stdout[-3000:] + job.stderr[-3000:]
+    assert sorted(pd.read_parquet(tmp_path / "out" / "classified")["objid"]) == sorted(survey[1])
+    assert not list(tmp_path.glob(".out.partial-*"))
+
+
+def test_the_cluster_stops_by_process_id(cluster):
+    pids = cluster.pids()
+    assert set(pids) == {"master", "worker-1", "worker-2"}
+    cluster.stop()
+    for pid in pids.values():
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    left = subprocess.run(["pgrep", "-f", cluster.master_url], capture_output=True, text=True).stdout.split()
+    assert left == [], f"processes still serving {cluster.master_url}: {left}"

@@ -13,7 +13,7 @@ import pytest
 import contract as c
 from components.evaluation_report import REPORT_FILE, SUMMARY_FILE
 from evaluation import argmax_metrics, inspect_eval, results
-from evaluation.predictions import latest_version
+from inference.model import latest_version
 from ingest import records
 from pipeline import metadata as md
 from pipeline.configs import MODEL_NAME, PIPELINE_NAME

@@ -13,8 +13,7 @@ import pytest
 
 import contract as c
 from ingest import records
-from ingest.keys import SAME_OBJECT_ARCSEC, assign_keys, separation_arcsec
-from ingest.keys import Row as KeyRow
+from ingest.keys import SAME_OBJECT_ARCSEC, Sighting, assign_keys, separation_arcsec
 from ingest.provenance import IMPORT_SUMMARY
 from ingest.skyserver_import import import_export
 from tests.test_import import _jpeg
@@ -101,7 +100,7 @@ def test_float_rounded_objids_are_keyed_by_position_and_true_duplicates_still_re
 def test_same_object_radius_is_an_arcsecond_on_the_sky():
     assert separation_arcsec(10.0, 0.0, 10.0 + 1 / 3600, 0.0) == pytest.approx(1.0, rel=1e-6)
     assert separation_arcsec(10.0, 60.0, 10.0 + 1 / 3600, 60.0) == pytest.approx(0.5, rel=1e-4)  # cos(dec)
-    keys = assign_keys([KeyRow(2, "7", 10.0, 60.0), KeyRow(3, "7", 10.0 + 1.8 / 3600, 60.0)])
+    keys = assign_keys([Sighting(2, "7", 10.0, 60.0), Sighting(3, "7", 10.0 + 1.8 / 3600, 60.0)])
     assert SAME_OBJECT_ARCSEC == 1.0 and 1 in keys.duplicate  # 0.9" apart at dec 60
 
 

@@ -11,7 +11,8 @@ import pytest
 import tensorflow as tf
 
 import contract as c
-from evaluation.predictions import predict_examples, predict_raw_with_ranges
+from evaluation.predictions import predict_examples
+from inference.model import predict_raw_with_ranges
 from ingest import records
 from pipeline import metadata as md
 from pipeline.configs import PIPELINE_NAME

@@ -1,0 +1,149 @@
+"""Objects to classify, from a user's CSV, tf.Example records or Parquet: one check for `sdss-predict` and both
+catalogue drivers, and it is the import's (ingest/rows.py).
+
+A row refused at import is refused here for the same reason and in the same words. A bad row does not stop the
+others: it becomes a Reject (file, line or record, field) and is reported, not classified.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import contract as c
+from inference.model import FEATURES
+from ingest.columns import CsvLayout, read_layout
+from ingest.cutout import SKYSERVER_SCALE_ARCSEC
+from ingest.keys import object_key
+from ingest.records import SkyObject
+from ingest.rows import (
+    Reject,
+    RowRejected,
+    check_features,
+    class_label,
+    contract_cutout,
+    find_image,
+    load_cutout,
+    parse_features,
+)
+
+
+@dataclass
+class ToClassify:
+    """One input row: the object the model reads, or the Reject that says why it cannot be classified."""
+
+    line: int  # file line (CSV) or 0 (values given on the command line, or a record)
+    key: str
+    where: str  # `export.csv line 7`, `part-0.tfrecord.gz#objid`, `command line`
+    ra: float = float("nan")
+    dec: float = float("nan")
+    mags: dict[str, float] = field(default_factory=dict)
+    redshift: float = float("nan")
+    image_jpeg: bytes = b""
+    label: str = ""
+    reject: Reject | None = None
+
+    @property
+    def error(self) -> str:
+        """The reject's message with its reason, as `sdss-predict` prints it; '' for a classifiable object."""
+        if self.reject is None:
+            return ""
+        return self.reject.detail.replace(f"field '{self.reject.field}': ",
+                                          f"field '{self.reject.field}': {self.reject.reason}: ", 1)
+
+    def obj(self) -> SkyObject:
+        return SkyObject(self.key, self.ra, self.dec, self.mags, self.redshift, self.image_jpeg, "")
+
+
+def row_key(row: dict[str, str], data_row: int) -> str:
+    """The import's key where the row has an objid and position (ingest/keys.py), else the objid or `row<N>`."""
+    objid = (row.get(c.OBJID) or "").strip()
+    try:
+        return object_key(objid, float(row[c.RA]), float(row[c.DEC]))
+    except (KeyError, ValueError):
+        return objid or f"row{data_row}"
+
+
+def check_row(raw: dict[str, str], line: int, data_row: int, source_name: str, images: Path | None,
+              cutout_scale: float, features: tuple[str, ...]) -> ToClassify:
+    """One CSV row (`data_row`: its 1-based number among the data rows, which names `row<N>` cutouts)."""
+    row = ToClassify(line=line, key=row_key(raw, data_row), where=f"{source_name} line {line}",
+                     label=class_label(raw))
+    try:
+        row.ra, row.dec = (_coordinate(raw, c.RA), _coordinate(raw, c.DEC))
+        row.mags, row.redshift = parse_features(raw, redshift=c.REDSHIFT in features)
+        objid = (raw.get(c.OBJID) or "").strip()
+        path = (objid and find_image(images, objid, data_row)) or find_image(images, row.key, data_row)
+        if path is None:
+            raise RowRejected("no_image", c.IMAGE, f"no {row.key} or row{data_row} .jpg/.jpeg/.png in {images}")
+        row.image_jpeg = load_cutout(path, cutout_scale)
+    except RowRejected as r:
+        row.reject = Reject.of(row.where, r, line, tuple(raw.values()))
+    return row
+
+
+def csv_layout(csv_path: Path, features: tuple[str, ...] = FEATURES) -> CsvLayout:
+    """The CSV's header mapped onto the columns the model needs (`features`: a photometric model, no redshift)."""
+    return read_layout(csv_path, required=features)
+
+
+def iter_csv(csv_path: Path, images: Path | None, cutout_scale: float = SKYSERVER_SCALE_ARCSEC,
+             features: tuple[str, ...] = FEATURES) -> Iterator[ToClassify]:
+    """Rows one at a time, cutout loaded, or with a reject. `features`: the tabular inputs the model takes
+    (inference/model.model_features): a photometric model needs no redshift column."""
+    from ingest.columns import read_rows
+
+    _, raw_rows = read_rows(csv_path, required=features)
+    for data_row, (line, raw) in enumerate(raw_rows, start=1):
+        yield check_row(raw, line, data_row, csv_path.name, images, cutout_scale, features)
+
+
+def check_object(where: str, obj: SkyObject, features: tuple[str, ...]) -> ToClassify:
+    """A record's or Parquet row's object, checked as a CSV row is (values, then the contract's cutout)."""
+    row = ToClassify(line=0, key=obj.objid, where=where, ra=obj.ra, dec=obj.dec, mags=dict(obj.mags),
+                     redshift=obj.redshift, image_jpeg=obj.image_jpeg)
+    try:
+        check_features({**obj.mags, c.REDSHIFT: obj.redshift}, features)
+        contract_cutout(obj.image_jpeg, where)
+    except RowRejected as r:
+        row.reject = Reject.of(where, r)
+    return row
+
+
+def check_record(filename: str, serialized: bytes, features: tuple[str, ...]) -> ToClassify:
+    """A serialized tf.Example (its class, if any, ignored)."""
+    from ingest.records import from_example
+
+    name = Path(filename).name
+    try:
+        obj = from_example(serialized)
+    except Exception as e:  # noqa: BLE001 - any undecodable record is one reject, never a failed job
+        return ToClassify(line=0, key="", where=name, reject=Reject(
+            name, "bad_record", "record", f"{name}: not a tf.Example with objid and image ({type(e).__name__})"))
+    return check_object(f"{name}#{obj.objid}", obj, features)
+
+
+def check_parquet_row(filename: str, values: dict[str, Any], features: tuple[str, ...]) -> ToClassify:
+    """A Parquet row with the record's columns: objid, ra, dec, u..z, redshift (optional), image (JPEG bytes)."""
+    name = Path(filename).name
+    objid = str(values.get(c.OBJID) or "")
+    where = f"{name}#{objid}"
+
+    def number(key: str) -> float:
+        v = values.get(key)
+        return float("nan") if v is None else float(v)
+
+    image = values.get(c.IMAGE)
+    obj = SkyObject(objid, number(c.RA), number(c.DEC), {b: number(b) for b in c.BANDS}, number(c.REDSHIFT),
+                    image if isinstance(image, bytes) else b"", "")
+    return check_object(where, obj, features)
+
+
+def _coordinate(raw: dict[str, str], name: str) -> float:
+    """ra/dec where the CSV has them (they only travel to the output), else NaN; never a reason to refuse a row."""
+    try:
+        return float(raw.get(name) or "nan")
+    except ValueError:
+        return float("nan")
