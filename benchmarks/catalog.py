@@ -1,12 +1,19 @@
-"""The catalogue job at scale: objects/s, CPU per object and peak memory for growing unlabelled catalogues.
+"""The catalogue job at scale, on each engine: objects/s, CPU per object and peak memory per process for growing
+unlabelled catalogues; and the cost of a survey-sized run on Dataflow and on Dataproc, from the measured CPU.
 
-    python -m benchmarks.catalog --model-dir outputs/serving/sky_classifier/<version> [--sizes 10000 100000 1000000]
+    python -m benchmarks.catalog --model-dir outputs/serving/sky_classifier_photometric/<version> \\
+        [--sizes 10000 100000 1000000] [--engines beam spark-local spark-cluster]
 
 Each catalogue is N simulated objects (photometry drawn from the DR14-calibrated model, no redshift, no class)
-written as gzip TFRecords. Rendering a million GalSim cutouts would take hours on 2 cores, so cutouts are
-rendered for a pool of --pool objects and each object takes one of its class's pool cutouts: the model's work
-per object is the same, the pixels repeat. Each size is one `sdss-classify-catalog --records` run on the
-in-process Beam runner, timed from outside (wall, CPU, peak RSS of the whole process).
+written as gzip TFRecords in shards of --shard objects (the unit either engine parallelises over). Rendering a
+million GalSim cutouts would take hours on 2 cores, so cutouts are rendered for a pool of --pool objects and each
+object takes one of its class's pool cutouts: the model's work per object is the same, the pixels repeat.
+
+Engines: beam is `sdss-classify-catalog --records` on Beam's in-process runner; spark-local the same with
+`--engine spark --master local[2]`; spark-cluster with `--master` a standalone cluster of 2 one-core workers started
+on this machine (inference/drivers/spark_cluster.py). CPU is the whole machine's busy CPU time during the run (the
+cluster's executors are not the driver's children), so run it on an idle machine. Memory is sampled every 0.25 s
+for every process of the job, by role.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import runtime_env  # noqa: F401 - the process environment, before TensorFlow loads
@@ -22,15 +30,24 @@ import contract as c
 from benchmarks.common import header, parse, parser, publish, timed
 
 TITLE = "Catalogue classification at scale"
-SHARD = 100_000
+ENGINES = ("beam", "spark-local", "spark-cluster")
 # Dataflow list prices assumed for the estimate (batch, us-central1, per hour); check the current price list.
 VCPU_HOUR_USD = 0.056
 GB_HOUR_USD = 0.003557
 GB_PER_VCPU = 3.75  # n1-standard machines
+# Dataproc on Compute Engine: n1-standard-4 on demand (us-central1, $0.19/h, memory included) per vCPU, plus the
+# Dataproc fee per vCPU-hour. Assumed; check the current price list.
+GCE_VCPU_HOUR_USD = 0.0475
+DATAPROC_VCPU_HOUR_USD = 0.010
+# Process roles, by a marker in the command line.
+ROLES = (("Spark driver JVM", "org.apache.spark.deploy.SparkSubmit"),
+         ("Spark executor JVM", "CoarseGrainedExecutorBackend"),
+         ("Spark Python worker", "pyspark.daemon"),
+         ("Python driver", "inference.catalog"))
 
 
-def build(n: int, pool: int, out: Path, seed: int = 0) -> None:
-    """N unlabelled records without redshift, in shards of SHARD; cutouts from a rendered pool, by class."""
+def build(n: int, pool: int, out: Path, shard: int, seed: int = 0) -> None:
+    """N unlabelled records without redshift, in shards of `shard`; cutouts from a rendered pool, by class."""
     import tensorflow as tf
 
     from ingest.records import SkyObject, to_example
@@ -43,10 +60,10 @@ def build(n: int, pool: int, out: Path, seed: int = 0) -> None:
     out.mkdir(parents=True)
     writer = None
     for i in range(n):
-        if i % SHARD == 0:
+        if i % shard == 0:
             if writer:
                 writer.close()
-            writer = tf.io.TFRecordWriter(str(out / f"part-{i // SHARD:05d}.tfrecord.gz"), options="GZIP")
+            writer = tf.io.TFRecordWriter(str(out / f"part-{i // shard:05d}.tfrecord.gz"), options="GZIP")
         same = by_class[str(labels[i])]
         obj = SkyObject(f"cat{seed}-{i:09d}", float(ra[i]), float(dec[i]),
                         {b: float(mags[i, j]) for j, b in enumerate(c.BANDS)}, float("nan"), same[i % len(same)], "")
@@ -56,63 +73,127 @@ def build(n: int, pool: int, out: Path, seed: int = 0) -> None:
     writer.close()
 
 
-def measure(n: int, pool: int, model_dir: str, work: Path) -> dict[str, float]:
-    data, out = work / f"catalogue_{n}", work / f"classified_{n}"
-    build(n, pool, data)
+class Sampler(threading.Thread):
+    """Peak RSS per process role, sampled while a run lasts."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.stop, self.peak, self.total = threading.Event(), {}, 0.0
+
+    def run(self) -> None:
+        import psutil
+
+        while not self.stop.wait(0.25):
+            total = 0.0
+            for proc in psutil.process_iter(["cmdline", "memory_info"]):
+                cmd = " ".join(proc.info["cmdline"] or [])
+                role = None if "__PEAK_RSS_KB" in cmd else next((n for n, marker in ROLES if marker in cmd), None)
+                if role and proc.info["memory_info"]:
+                    mb = proc.info["memory_info"].rss / 2**20
+                    total += mb
+                    self.peak[role] = max(self.peak.get(role, 0.0), mb)
+            self.total = max(self.total, total)
+
+
+def busy_cpu_s() -> float:
+    import psutil
+
+    t = psutil.cpu_times()
+    return sum(t) - t.idle - getattr(t, "iowait", 0.0)
+
+
+def measure(n: int, engine: str, data: Path, model_dir: str, work: Path, master: str | None) -> dict:
+    out = work / f"classified_{n}_{engine}"
+    extra = [] if engine == "beam" else ["--engine", "spark", "--master", master or "local[2]"]
+    sampler = Sampler()
+    sampler.start()
+    cpu0 = busy_cpu_s()
     run = timed([sys.executable, "-m", "inference.catalog", "--records", str(data / "*.tfrecord.gz"),
-                 "--model-dir", model_dir, "--out", str(out)])
+                 "--model-dir", model_dir, "--out", str(out), *extra])
+    cpu = busy_cpu_s() - cpu0
+    sampler.stop.set()
+    sampler.join()
     if run.returncode != 0:
-        raise SystemExit(f"catalogue run on {n} objects failed:\n{run.output[-3000:]}")
+        raise SystemExit(f"{engine} run on {n} objects failed:\n{run.output[-3000:]}")
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["written"] == n, summary
-    size_mb = sum(f.stat().st_size for f in data.glob("*")) / 2**20
-    return {"n": n, "wall_s": run.wall_s, "job_s": summary["seconds"], "cpu_s": run.cpu_s,
-            "rss_mb": run.peak_rss_mb, "input_mb": size_mb}
+    assert summary["read"] == summary["written"] == n, summary
+    return {"n": n, "engine": engine, "wall_s": run.wall_s, "job_s": summary["seconds"], "cpu_s": cpu,
+            "peak": dict(sampler.peak), "total_mb": sampler.total,
+            "input_mb": sum(f.stat().st_size for f in data.glob("*")) / 2**20}
 
 
-def on_paper(per_object_cpu_s: float) -> str:
-    """Time and cost on Dataflow from the measured CPU per object (no measurement there: an estimate)."""
+def on_paper(per_object_cpu_s: dict[str, float]) -> str:
+    """Time and cost of a survey-sized run from each engine's measured CPU per object (estimates, not measured)."""
     rows = []
-    for n, label in ((111_000_000, "111 million (SDSS photometric, Clarke et al.)"), (1_000_000_000, "1 billion")):
-        vcpu_h = n * per_object_cpu_s / 3600
-        cost = vcpu_h * (VCPU_HOUR_USD + GB_PER_VCPU * GB_HOUR_USD)
-        rows.append(f"| {label} | {vcpu_h:,.0f} | {vcpu_h / 100:,.1f} h | {vcpu_h / 1000:,.1f} h | ${cost:,.0f} |")
-    return ("| objects | vCPU-hours | wall on 100 vCPUs | wall on 1,000 vCPUs | cost (vCPU + memory) |\n"
-            "|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
+    for engine, per_object in per_object_cpu_s.items():
+        service, usd = (("Dataflow", VCPU_HOUR_USD + GB_PER_VCPU * GB_HOUR_USD) if engine == "beam" else
+                        ("Dataproc", GCE_VCPU_HOUR_USD + DATAPROC_VCPU_HOUR_USD))
+        for n, label in ((111_000_000, "111 million (SDSS photometric, Clarke et al.)"), (1_000_000_000, "1 billion")):
+            vcpu_h = n * per_object / 3600
+            rows.append(f"| {label} | {engine} on {service} | {vcpu_h:,.0f} | {vcpu_h / 100:,.1f} h | "
+                        f"{vcpu_h / 1000:,.1f} h | ${vcpu_h * usd:,.0f} |")
+    return ("| objects | engine on service | vCPU-hours | wall on 100 vCPUs | wall on 1,000 vCPUs | cost |\n"
+            "|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
+
+
+def table(rows: list[dict]) -> str:
+    roles = [name for name, _ in ROLES if any(name in r["peak"] for r in rows)]
+    out = ["| objects | engine | wall (s) | job (s) | objects/s (job) | CPU s per 1,000 objects | "
+           + " | ".join(f"peak RSS, {role} (MB)" for role in roles) + " | peak RSS, all job processes (MB) |",
+           "|---|---|---|---|---|---|" + "---|" * len(roles) + "---|"]
+    for r in rows:
+        out.append(f"| {r['n']:,} | {r['engine']} | {r['wall_s']:.0f} | {r['job_s']:.0f} | "
+                   f"{r['n'] / r['job_s']:,.0f} | {1000 * r['cpu_s'] / r['n']:.2f} | "
+                   + " | ".join(f"{r['peak'][role]:,.0f}" if role in r["peak"] else "-" for role in roles)
+                   + f" | {r['total_mb']:,.0f} |")
+    return "\n".join(out) + "\n"
 
 
 def main(argv: list[str] | None = None) -> str:
     p = parser(__file__, __doc__)
     p.add_argument("--model-dir", required=True, help="a pushed model version (a photometric one needs no redshift)")
     p.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    p.add_argument("--engines", nargs="+", choices=ENGINES, default=list(ENGINES))
     p.add_argument("--pool", type=int, default=3000, help="objects whose cutouts are rendered (and reused)")
+    p.add_argument("--shard", type=int, default=25_000, help="objects per TFRecord file")
     args = parse(p, argv)
     from evaluation import model_info
 
-    rows = []
+    model_dir = str(Path(args.model_dir).resolve())
+    rows, cluster = [], None
     with tempfile.TemporaryDirectory(prefix="bench-catalog-") as tmp:
-        for n in args.sizes:
-            rows.append(measure(n, args.pool, str(Path(args.model_dir).resolve()), Path(tmp)))
-            print(rows[-1], flush=True)
-    table = ("| objects | input (MB) | wall (s) | job (s) | objects/s (job) | CPU s per 1,000 objects "
-             "| peak RSS (MB) |\n|---|---|---|---|---|---|---|\n"
-             + "\n".join(f"| {r['n']:,} | {r['input_mb']:,.0f} | {r['wall_s']:.0f} | {r['job_s']:.0f} | "
-                         f"{r['n'] / r['job_s']:,.0f} | {1000 * r['cpu_s'] / r['n']:.2f} | {r['rss_mb']:,.0f} |"
-                         for r in rows) + "\n")
-    largest = rows[-1]
-    per_object = largest["cpu_s"] / largest["n"]
+        try:
+            if "spark-cluster" in args.engines:
+                from inference.drivers import spark_cluster
+
+                cluster = spark_cluster.start(workers=2, cores=1, memory="4g", logs=Path(tmp) / "spark_logs")
+            for n in args.sizes:
+                data = Path(tmp) / f"catalogue_{n}"
+                build(n, args.pool, data, args.shard)
+                for engine in args.engines:
+                    master = cluster.master_url if engine == "spark-cluster" else None
+                    rows.append(measure(n, engine, data, model_dir, Path(tmp), master))
+                    print(rows[-1], flush=True)
+        finally:
+            if cluster:
+                cluster.stop()
+    largest = max(r["n"] for r in rows)
+    per_object = {r["engine"]: r["cpu_s"] / r["n"] for r in rows if r["n"] == largest}
     body = (header(args.command)
-            + f"- model: {model_info.describe(model_info.load(args.model_dir))}\n\n"
+            + f"- model: {model_info.describe(model_info.load(model_dir))}\n\n"
             "SIMULATED objects (photometry from the DR14-calibrated model; cutouts rendered for a pool of "
-            f"{args.pool} and reused within each class), no redshift, no class; one `sdss-classify-catalog "
-            "--records` run per size on the in-process Beam runner (2 cores). Wall includes starting Python and "
-            "TensorFlow; job is the Beam pipeline alone (summary.json).\n\n" + table
-            + "\nPeak memory against size: " + ", ".join(f"{r['rss_mb']:,.0f} MB" for r in rows) + " for "
-            + ", ".join(f"{r['n']:,}" for r in rows) + " objects.\n\n"
-            + f"On paper, from the largest run's CPU ({1000 * per_object:.2f} CPU-seconds per 1,000 objects, "
-            f"start-up included), at Dataflow list prices assumed at ${VCPU_HOUR_USD}/vCPU-hour and "
-            f"${GB_HOUR_USD}/GB-hour with {GB_PER_VCPU} GB per vCPU (n1-standard); not measured there, and "
-            "without Dataflow's own overhead, reading from GCS, or shuffle:\n\n" + on_paper(per_object))
+            f"{args.pool} and reused within each class), no redshift, no class, in gzip TFRecord shards of "
+            f"{args.shard:,}. One `sdss-classify-catalog --records` run per size and engine on this machine (2 "
+            "cores): beam is the in-process Beam runner; spark-local is `--engine spark --master local[2]`; "
+            "spark-cluster is a standalone Spark master with 2 one-core workers here. Wall includes starting "
+            "Python, TensorFlow and (Spark) the JVMs; job is the run inside the staged output (summary.json). CPU is "
+            "the machine's busy CPU time during the run; memory is each process role's peak RSS, sampled.\n\n"
+            + table(rows)
+            + f"\nOn paper, from each engine's CPU on the {largest:,}-object run (start-up included): Dataflow at "
+            f"list prices assumed at ${VCPU_HOUR_USD}/vCPU-hour and ${GB_HOUR_USD}/GB-hour with {GB_PER_VCPU} GB per "
+            f"vCPU (n1-standard); Dataproc at ${GCE_VCPU_HOUR_USD}/vCPU-hour of n1-standard-4 on demand plus the "
+            f"${DATAPROC_VCPU_HOUR_USD}/vCPU-hour Dataproc fee. Estimates, not measured there, and without either "
+            "service's own overhead, reading from cloud storage, or cluster start-up:\n\n" + on_paper(per_object))
     return publish(TITLE, body, args)
 
 

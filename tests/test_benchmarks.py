@@ -96,14 +96,20 @@ def test_photometric_benchmark_on_a_slice_of_dr14(dr14_csv):
     assert "SIMULATED cutouts" in body and "--limit 300" in body
 
 
-def test_catalog_benchmark_on_a_tiny_catalogue(photometric_run):
+def test_catalog_benchmark_on_a_tiny_catalogue_on_beam_and_a_spark_cluster(photometric_run):
     from benchmarks import catalog
 
     model_dir = str(versions(photometric_run[0], PHOTOMETRIC_MODEL)[0])
-    body = catalog.main(["--model-dir", model_dir, "--sizes", "200", "400", "--pool", "30", "--no-write"])
-    rows = [line for line in body.splitlines() if re.match(r"\| [\d,]+ \| \d+ \|", line)]
-    assert [row.split("|")[1].strip() for row in rows] == ["200", "400"], body
-    assert "model inputs: photometric" in body and "| 1 billion |" in body and "SIMULATED" in body
+    body = catalog.main(["--model-dir", model_dir, "--sizes", "300", "--shard", "100", "--pool", "30",
+                         "--engines", "beam", "spark-cluster", "--no-write"])
+    rows = [line.split("|") for line in body.splitlines() if re.match(r"\| 300 \| ", line)]
+    assert [row[2].strip() for row in rows] == ["beam", "spark-cluster"], body
+    for row in rows:
+        assert float(row[5].replace(",", "")) > 0 and float(row[6]) > 0, row  # objects/s, CPU per 1,000
+    cluster_row = rows[1]
+    assert all(cell.strip() not in ("", "-") for cell in cluster_row[7:-1]), cluster_row  # every Spark role sampled
+    assert "model inputs: photometric" in body and "| 1 billion | spark-cluster on Dataproc |" in body
+    assert "| 1 billion | beam on Dataflow |" in body and "SIMULATED" in body
 
 
 def test_low_redshift_quasar_table_counts_what_each_model_called_them():
