@@ -16,7 +16,9 @@ from pathlib import Path
 
 import runtime_env
 
-REPO = Path(__file__).resolve().parents[1]
+from pipeline import configs
+
+REPO = configs.CODE_ROOT  # benchmarks run from the checkout, where the code is
 BENCHMARKS_MD = REPO / "BENCHMARKS.md"
 
 

@@ -56,9 +56,9 @@ def build(gate: Gate = Gate(), code_sha256: str = "") -> tfma.EvalConfig:
                                            threshold=_threshold(gate.accuracy_floor, gate.max_accuracy_drop))
     accuracy = tfma.MetricConfig(class_name="SparseCategoricalAccuracy", per_slice_thresholds=[overall, *per_class])
     # Not the model's compiled loss and metrics: TFMA computes them with a combiner that loads the Keras model
-    # anew in every setup, 12-16 loads per run, for numbers this config already computes (or that the report takes
-    # from the training history). Off, the Evaluator went from 16 s to 10 s on the 1k data (BENCHMARKS.md, "What
-    # limits the targets not met").
+    # anew in every setup, a dozen or more loads per run, for numbers this config already computes (or that the
+    # report takes from the training history). Off, the Evaluator takes a third less time on the built-in data
+    # (BENCHMARKS.md, "Targets at a glance", "What limits the targets not met").
     options = tfma.Options()
     options.include_default_metrics.value = False
     return tfma.EvalConfig(

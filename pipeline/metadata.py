@@ -90,26 +90,6 @@ def producer(store: mlmd.MetadataStore, artifact_id: int) -> metadata_store_pb2.
     return store.get_executions_by_id([outs[0].execution_id])[0] if outs else None
 
 
-def upstream_artifacts(store: mlmd.MetadataStore, artifact_id: int) -> list[metadata_store_pb2.Artifact]:
-    """Every artifact that `artifact_id` was derived from, walking producer inputs back to the sources."""
-    seen: dict[int, metadata_store_pb2.Artifact] = {}
-    frontier = [artifact_id]
-    while frontier:
-        ex = producer(store, frontier.pop())
-        if ex is None:
-            continue
-        ins = [ev.artifact_id for ev in store.get_events_by_execution_ids([ex.id])
-               if ev.type == metadata_store_pb2.Event.INPUT]
-        for art in store.get_artifacts_by_id([i for i in ins if i not in seen]):
-            seen[art.id] = art
-            frontier.append(art.id)
-    return list(seen.values())
-
-
-def type_name(store: mlmd.MetadataStore, artifact: metadata_store_pb2.Artifact) -> str:
-    return store.get_artifact_types_by_id([artifact.type_id])[0].name
-
-
 def runs(store: mlmd.MetadataStore, pipeline_name: str) -> list[metadata_store_pb2.Context]:
     """The pipeline's runs, oldest first; a run's id is its context name (a timestamp)."""
     pipeline_ctx = store.get_context_by_type_and_name("pipeline", pipeline_name)

@@ -10,8 +10,8 @@ from typing import Any
 
 import tensorflow_model_analysis as tfma
 
-# Not `from tfx import v1`: that package also imports the Vertex AI client libraries, about 4 s of every
-# run's start-up (and of a fully cached rerun) that a local or Beam run never uses.
+# Not `from tfx import v1`: that package also imports the Vertex AI client libraries, seconds of every run's
+# start-up (and of a fully cached rerun) that a local or Beam run never uses (BENCHMARKS.md, "Cost", phases).
 from tfx.components import Evaluator, ExampleValidator, ImportExampleGen, Pusher, StatisticsGen, Trainer, Transform
 from tfx.dsl.components.base import executor_spec
 from tfx.dsl.components.common.importer import Importer

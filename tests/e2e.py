@@ -10,8 +10,6 @@ from pipeline.configs import MODEL_NAME, MODEL_NAMES, PIPELINE_NAME
 from runners.local.workspace import Workspace
 from tests.helpers import REPO
 
-REPO_ROOT = REPO  # the checkout under test
-
 ALL_NODES = {"CuratedSchemaImporter", "ImportExampleGen", "StatisticsGen", "ExampleValidator", "AnomaliesGate",
              "drift_baseline", "DriftCheck", "Transform", "Trainer", "baseline_resolver", "Evaluator",
              "EvaluationReport", "Pusher"}
@@ -27,7 +25,7 @@ def flags(data_dir: Path, work: Path, *extra: str) -> list[str]:
 
 def run_pipeline(data_dir: Path, work: Path, *extra: str) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "pipeline/run_local.py", *flags(data_dir, work, *extra)]
-    return subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True)
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
 
 
 def states(work: Path) -> dict[str, str]:
@@ -37,3 +35,24 @@ def states(work: Path) -> dict[str, str]:
 
 def versions(work: Path, name: str = MODEL_NAME) -> list[Path]:
     return sorted((Workspace(work).serving_dir / name).glob("*"))
+
+
+# MLMD lineage walks that only tests read (pipeline/metadata.py keeps what the product reads).
+def upstream_artifacts(store, artifact_id: int) -> list:
+    """Every artifact that `artifact_id` was derived from, walking producer inputs back to the sources."""
+    seen: dict = {}
+    frontier = [artifact_id]
+    while frontier:
+        ex = md.producer(store, frontier.pop())
+        if ex is None:
+            continue
+        ins = [ev.artifact_id for ev in store.get_events_by_execution_ids([ex.id])
+               if ev.type == md.INPUT]
+        for art in store.get_artifacts_by_id([i for i in ins if i not in seen]):
+            seen[art.id] = art
+            frontier.append(art.id)
+    return list(seen.values())
+
+
+def type_name(store, artifact) -> str:
+    return store.get_artifact_types_by_id([artifact.type_id])[0].name

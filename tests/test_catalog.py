@@ -18,7 +18,7 @@ import pytest
 import contract as c
 from ingest import records
 from runners.local.workspace import Workspace
-from tests.e2e import PHOTOMETRIC_MODEL, REPO_ROOT, versions
+from tests.e2e import PHOTOMETRIC_MODEL, REPO, versions
 
 pytestmark = pytest.mark.e2e
 N_CATALOGUE = 2000
@@ -72,7 +72,7 @@ def survey(sim300_no_redshift, tmp_path_factory) -> tuple[Path, list[str]]:
 
 
 def _classify(*flags: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "inference.catalog", *flags], cwd=REPO_ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "inference.catalog", *flags], cwd=REPO, capture_output=True,
                           text=True, env=env)
 
 
@@ -141,7 +141,7 @@ def test_catalogue_job_matches_predict_row_by_row(beam_csv, catalogue_csv, model
                                     "value -9999")
 
     pred = subprocess.run([sys.executable, "-m", "inference.predict", *_csv_flags(catalogue_csv),
-                           "--model-dir", model_dir, "--out", str(tmp_path / "predict.csv")], cwd=REPO_ROOT,
+                           "--model-dir", model_dir, "--out", str(tmp_path / "predict.csv")], cwd=REPO,
                           capture_output=True, text=True)
     assert pred.returncode == 3, pred.stderr[-2000:]  # the same two rows failed there
     with open(tmp_path / "predict.csv") as fh:
@@ -179,7 +179,7 @@ def test_a_run_killed_midway_leaves_no_output_and_the_next_succeeds(catalogue_cs
 
 def _kill_midway(flags: list[str], tmp_path: Path, started) -> None:
     """Starts the job and SIGKILLs its driver once the staged output exists and `started(partial)` holds."""
-    proc = subprocess.Popen([sys.executable, "-m", "inference.catalog", *flags], cwd=REPO_ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "inference.catalog", *flags], cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and proc.poll() is None:
@@ -248,7 +248,7 @@ def test_a_worker_killed_midway_costs_a_retry_never_a_row(cluster, beam_records,
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "inference.catalog", *_records_flags(survey), "--model-dir",
                              model_dir, "--out", str(out), "--engine", "spark", "--master", cluster.master_url],
-                            cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and proc.poll() is None:
         partial = list(tmp_path.glob(".out.partial-*"))

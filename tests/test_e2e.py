@@ -16,7 +16,7 @@ from ingest import records
 from pipeline import metadata as md
 from pipeline.configs import PIPELINE_NAME, SCHEMA_FILE
 from runners.local.workspace import Workspace
-from tests.e2e import ALL_NODES, RESOLVERS, run_pipeline, states, versions
+from tests.e2e import ALL_NODES, RESOLVERS, run_pipeline, states, type_name, upstream_artifacts, versions
 
 pytestmark = pytest.mark.e2e
 
@@ -39,10 +39,10 @@ def test_pushed_model_lineage_reaches_the_examples(e2e_run):
     store = md.open_store(str(Workspace(work).metadata_path))
     pusher = md.latest_node_runs(store, PIPELINE_NAME)["Pusher"]
     pushed = md.artifacts(store, pusher.execution.id, "pushed_model")[0]
-    upstream = md.upstream_artifacts(store, pushed.id)
+    upstream = upstream_artifacts(store, pushed.id)
     by_type = {}
     for art in upstream:
-        by_type.setdefault(md.type_name(store, art), []).append(art)
+        by_type.setdefault(type_name(store, art), []).append(art)
     assert {"Model", "ModelBlessing", "TransformGraph", "Examples", "Schema"} <= set(by_type)
     raw_examples = [a for a in by_type["Examples"] if "/ImportExampleGen/" in a.uri]
     assert raw_examples, [a.uri for a in by_type["Examples"]]

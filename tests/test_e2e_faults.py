@@ -19,7 +19,7 @@ from components.atomic_pusher import PARTIAL_SUFFIX
 from ingest import records
 from pipeline.configs import SCHEMA_FILE
 from runners.local.workspace import Workspace
-from tests.e2e import REPO_ROOT, flags, run_pipeline, states, versions
+from tests.e2e import REPO, flags, run_pipeline, states, versions
 
 pytestmark = pytest.mark.e2e
 
@@ -33,7 +33,7 @@ def _states_now(work) -> dict[str, str]:
 
 
 def _start(data, work) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "pipeline/run_local.py", *flags(data, work)], cwd=REPO_ROOT,
+    return subprocess.Popen([sys.executable, "pipeline/run_local.py", *flags(data, work)], cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
 
 
@@ -118,7 +118,7 @@ def test_code_edits_re_run_exactly_the_components_they_shape(recovered, sim300, 
     assert third.returncode == 0
     copy = tmp_path / "repo"
     for folder in ("components", "evaluation", "ingest", "pipeline", "schema", "trainer"):
-        shutil.copytree(REPO_ROOT / folder, copy / folder, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(REPO / folder, copy / folder, ignore=shutil.ignore_patterns("__pycache__"))
 
     def run_edited(path: str) -> dict[str, str]:
         (copy / path).write_text((copy / path).read_text() + "\n# edited by a test\n")

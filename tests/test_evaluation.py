@@ -18,7 +18,7 @@ from ingest import records
 from pipeline import metadata as md
 from pipeline.configs import MODEL_NAME, PIPELINE_NAME
 from runners.local.workspace import Workspace
-from tests.e2e import REPO_ROOT, versions
+from tests.e2e import REPO, versions
 from trainer.calibration import expected_calibration_error
 
 
@@ -142,14 +142,14 @@ def test_predict_reproduces_tfma_recall_on_the_eval_split(e2e_run, sim300, tmp_p
     out = tmp_path / "pred.csv"
     proc = subprocess.run([sys.executable, "-m", "inference.predict", "--csv", str(rows_csv), "--images", str(images),
                            "--model-dir", model_dir, "--out", str(out)],
-                          cwd=REPO_ROOT, capture_output=True, text=True)
+                          cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 3, proc.stderr  # some rows failed, the rest predicted
     assert f"line {len(objs) + 2}, field 'u': bad_magnitude" in proc.stderr
     # The documented script and the installed console script are the same CLI: the same rows, byte for byte.
     for launcher in ([sys.executable, "pipeline/predict.py"], [str(Path(sys.executable).parent / "sdss-predict")]):
         again = tmp_path / "again.csv"
         rerun = subprocess.run([*launcher, "--csv", str(rows_csv), "--images", str(images), "--model-dir", model_dir,
-                                "--out", str(again)], cwd=REPO_ROOT, capture_output=True, text=True)
+                                "--out", str(again)], cwd=REPO, capture_output=True, text=True)
         assert (rerun.returncode, rerun.stdout) == (3, proc.stdout), launcher + [rerun.stderr[-2000:]]
         assert again.read_bytes() == out.read_bytes()
     assert f"read {len(objs) + 2}, predicted {len(objs) + 1}, failed 1" in proc.stdout

@@ -18,8 +18,7 @@ from ingest import records
 from ingest.keys import field_of_objid
 from ingest.labelled_cutouts import import_cutouts
 from ingest.skyserver_import import import_export
-from tests.helpers import REPO as REPO_ROOT
-from tests.helpers import SHARED_DATA
+from tests.helpers import REPO, SHARED_DATA
 
 SHARED = SHARED_DATA
 MULTIMODAL = SHARED / "real_multimodal"
@@ -49,7 +48,7 @@ def by_field(overlap_csv, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("by_field") / "records"
     proc = subprocess.run([sys.executable, "-m", "ingest", "import", "--split-by", "field", "--csv", str(overlap_csv),
                            "--images", str(MULTIMODAL / "images"), "--cutout-scale", "0.4", "--out", str(out)],
-                          cwd=REPO_ROOT, capture_output=True, text=True)
+                          cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return out
 

@@ -15,7 +15,7 @@ import pytest
 
 import contract as c
 from pipeline.configs import MODEL_NAME
-from tests.e2e import REPO_ROOT
+from tests.e2e import REPO
 
 pytestmark = pytest.mark.e2e
 
@@ -33,8 +33,8 @@ def installed(tmp_path_factory) -> dict:
     base = tmp_path_factory.mktemp("installed")
     src, wheels, pkg, work = base / "src", base / "wheels", base / "pkg", base / "work"
     work.mkdir()
-    top_level = sorted(p.name for p in REPO_ROOT.iterdir())  # building and installing add nothing to the checkout
-    shutil.copytree(REPO_ROOT, src, ignore=shutil.ignore_patterns(
+    top_level = sorted(p.name for p in REPO.iterdir())  # building and installing add nothing to the checkout
+    shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(
         ".git", ".venv", "data", "outputs", "build", "*.egg-info", "__pycache__", ".*_cache"))
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
                             "--wheel-dir", str(wheels), str(src)], capture_output=True, text=True)
@@ -70,7 +70,7 @@ def test_the_wheel_carries_the_schemas_and_the_code_runs_from_where_it_is_instal
 
 def test_an_installed_pipeline_runs_in_an_empty_directory_and_its_clis_find_what_it_wrote(installed):
     work, pkg = installed["work"], installed["pkg"]
-    before_pkg, before_repo = _snapshot(pkg), {d: _snapshot(REPO_ROOT / d) for d in ("outputs", "data")}
+    before_pkg, before_repo = _snapshot(pkg), {d: _snapshot(REPO / d) for d in ("outputs", "data")}
     sim = _run(installed, sys.executable, "-m", "ingest", "simulate", "--n", "300", "--seed", "7", "--out",
                "data/simulated")
     assert sim.returncode == 0, sim.stdout + sim.stderr
@@ -98,5 +98,5 @@ def test_an_installed_pipeline_runs_in_an_empty_directory_and_its_clis_find_what
     assert "QSO" in inspect.stdout
     # Nothing was written into the installed package or the checkout.
     assert _snapshot(pkg) == before_pkg
-    assert {d: _snapshot(REPO_ROOT / d) for d in ("outputs", "data")} == before_repo
-    assert sorted(p.name for p in REPO_ROOT.iterdir()) == installed["repo_top_level"]
+    assert {d: _snapshot(REPO / d) for d in ("outputs", "data")} == before_repo
+    assert sorted(p.name for p in REPO.iterdir()) == installed["repo_top_level"]

@@ -17,7 +17,7 @@ from ingest import records
 from pipeline import metadata as md
 from pipeline.configs import PIPELINE_NAME
 from runners.local.workspace import Workspace
-from tests.e2e import ALL_NODES, PHOTOMETRIC_MODEL, REPO_ROOT, states, versions
+from tests.e2e import ALL_NODES, PHOTOMETRIC_MODEL, REPO, states, versions
 
 pytestmark = pytest.mark.e2e
 
@@ -69,7 +69,7 @@ def test_report_and_inspect_say_which_inputs_and_how_calibrated(photometric_run)
     assert summary["inputs"] == c.PHOTOMETRIC and summary["calibration"]["temperature"] > 0
     proc = subprocess.run([sys.executable, "-m", "evaluation.inspect_eval",
                            "--metadata-path", str(Workspace(work).metadata_path)],
-                          cwd=REPO_ROOT, capture_output=True, text=True)
+                          cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "model inputs: photometric" in proc.stdout and "calibration: " in proc.stdout
 
@@ -89,7 +89,7 @@ def test_predict_takes_a_csv_without_a_redshift_column(photometric_run, sim300_n
     out = tmp_path / "pred.csv"
     proc = subprocess.run([sys.executable, "-m", "inference.predict", "--csv", str(tmp_path / "rows.csv"),
                            "--images", str(images), "--model-dir", model_dir, "--out", str(out)],
-                          cwd=REPO_ROOT, capture_output=True, text=True)
+                          cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "model inputs: photometric" in proc.stdout
     assert f"read {len(objs)}, predicted {len(objs)}, failed 0" in proc.stdout

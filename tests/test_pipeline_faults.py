@@ -11,7 +11,7 @@ import contract as c
 from ingest import records
 from runners.local import preflight
 from runners.local.workspace import Workspace
-from tests.e2e import REPO_ROOT, flags
+from tests.e2e import REPO, flags
 
 
 def _copy(sim300, tmp_path):
@@ -71,8 +71,18 @@ def test_run_local_stops_in_seconds_naming_the_shard(sim300, tmp_path):
     shard = sorted((data / "eval").glob("*.tfrecord.gz"))[0]
     shard.write_bytes(shard.read_bytes()[:-100])
     proc = subprocess.run([sys.executable, "pipeline/run_local.py", *flags(data, tmp_path / "work")],
-                          cwd=REPO_ROOT, capture_output=True, text=True)
+                          cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert f"error: {shard}: truncated or corrupt" in proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr
     assert not (Workspace(tmp_path / "work").pipeline_root).exists()  # nothing ran
+
+
+def test_run_local_without_records_says_how_to_make_them(tmp_path):
+    """The same check as the preflight's, made before TensorFlow loads."""
+    proc = subprocess.run([sys.executable, "pipeline/run_local.py", *flags(tmp_path / "none", tmp_path / "work")],
+                          cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert f"error: {tmp_path / 'none' / 'train'}/ has no *.tfrecord.gz files" in proc.stderr
+    assert "`make data`" in proc.stderr and "Traceback" not in proc.stderr
+    assert not Workspace(tmp_path / "work").log_file.exists()  # stopped before the run's log opened

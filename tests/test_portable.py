@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from runners.local.workspace import Workspace
 from tests.beam_services import start_services
-from tests.e2e import ALL_NODES, REPO_ROOT, flags, states, versions
+from tests.e2e import ALL_NODES, REPO, flags, states, versions
 
 pytestmark = pytest.mark.e2e
 
@@ -39,7 +39,7 @@ def test_the_pipeline_runs_on_the_portable_runner_and_trains_the_same_model(beam
     cmd = [sys.executable, "pipeline/run_local.py", *flags(sim300, work),
            "--runner", "portable", "--job-endpoint", job, "--worker-pool", pool]
     t0 = time.monotonic()
-    proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=1200)
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=1200)
     wall = time.monotonic() - t0
     assert proc.returncode == 0, (proc.stdout + proc.stderr + (Workspace(work).log_file).read_text()[-4000:]
                                   + (logs / "pool.log").read_text()[-2000:])

@@ -21,7 +21,7 @@ from ingest.labelled_cutouts import import_cutouts
 from pipeline import metadata as md
 from pipeline.configs import ENCODER_MODEL_NAME, PIPELINE_NAME
 from runners.local.workspace import Workspace
-from tests.e2e import REPO_ROOT, run_pipeline, states, versions
+from tests.e2e import REPO, run_pipeline, states, versions
 from tests.helpers import SHARED_DATA
 from trainer import features as f
 from trainer.model import EMBEDDING_LAYER
@@ -47,7 +47,7 @@ def multimodal_slice(tmp_path_factory) -> Path:
     pairs.groupby("class", sort=False).head(SLICE_PER_CLASS).to_csv(work / "pairs.csv", index=False)
     proc = subprocess.run([sys.executable, "-m", "ingest", "import", "--split-by", "field", "--csv",
                            str(work / "pairs.csv"), "--images", str(MULTIMODAL / "images"), "--cutout-scale", "0.4",
-                           "--out", str(work / "records")], cwd=REPO_ROOT, capture_output=True, text=True)
+                           "--out", str(work / "records")], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert json.loads((work / "records" / "import_summary.json").read_text())["split_by"] == "field"
     return work / "records"
@@ -126,7 +126,7 @@ def test_predict_and_serving_on_real_cutouts(fused_run, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "inference.predict", "--csv", str(tmp_path / "rows.csv"),
                            "--images", str(MULTIMODAL / "images"), "--cutout-scale", "0.4",
                            "--model-dir", str(model_dir), "--out", str(out_csv)],
-                          cwd=REPO_ROOT, capture_output=True, text=True)
+                          cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "read 6, predicted 6, failed 0" in proc.stdout
     with open(out_csv) as fh:

@@ -12,7 +12,7 @@ from google.protobuf import json_format
 
 from pipeline.assemble import ConfigError, RunConfig
 from runners import beam, kubeflow_v2
-from tests.e2e import REPO_ROOT
+from tests.e2e import REPO
 
 IMAGE = "europe-west4-docker.pkg.dev/proj/sdss/sdss-tfx:1"
 BEAM_COMPONENTS = ("ImportExampleGen", "StatisticsGen", "Transform", "Evaluator")
@@ -102,7 +102,7 @@ def test_kubeflow_v2_spec_has_every_component_on_the_image_with_dataflow_args(tm
 
 
 def test_the_image_sets_the_worker_environment_and_installs_the_pinned_set():
-    dockerfile = (REPO_ROOT / "Dockerfile").read_text()
+    dockerfile = (REPO / "Dockerfile").read_text()
     assert re.search(r"^FROM python:3\.10", dockerfile, re.M)
     for name, value in runtime_env.WORKER_ENV.items():
         assert re.search(rf"^ENV .*\b{name}={value}\b", dockerfile, re.M), name
@@ -113,7 +113,7 @@ def test_the_image_sets_the_worker_environment_and_installs_the_pinned_set():
     assert "pip install --no-cache-dir --no-deps /wheels/*.whl" in runtime
     assert kubeflow_v2.IMAGE_CODE_ROOT.startswith("/usr/local/lib/python3.10/")  # python:3.10-slim's site-packages
     assert not re.search(r"^ENTRYPOINT", dockerfile, re.M)  # Kubeflow and Dataflow set each container's command
-    ignored = (REPO_ROOT / ".dockerignore").read_text().split()
+    ignored = (REPO / ".dockerignore").read_text().split()
     assert {".venv", "data", "outputs", ".git"} <= set(ignored)
 
 
@@ -121,19 +121,19 @@ def test_the_build_context_is_the_source_without_data_or_environments():
     import fnmatch
     import subprocess
 
-    patterns = (REPO_ROOT / ".dockerignore").read_text().split()
-    tracked = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO_ROOT,
+    patterns = (REPO / ".dockerignore").read_text().split()
+    tracked = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
                              capture_output=True, text=True, check=True).stdout.split()
     context = [f for f in tracked if not any(fnmatch.fnmatch(f, p) or f.startswith(p.rstrip("/") + "/")
                                              for p in patterns)]
     assert {"requirements.lock", "pyproject.toml", "schema/schema.pbtxt", "trainer/transform.py"} <= set(context)
-    assert sum((REPO_ROOT / f).stat().st_size for f in context if (REPO_ROOT / f).exists()) < 20 * 2**20
+    assert sum((REPO / f).stat().st_size for f in context if (REPO / f).exists()) < 20 * 2**20
 
 
 def test_the_console_scripts_print_their_help(capsys):
     import importlib
 
-    table = (REPO_ROOT / "pyproject.toml").read_text().split("[project.scripts]", 1)[1].split("\n[", 1)[0]
+    table = (REPO / "pyproject.toml").read_text().split("[project.scripts]", 1)[1].split("\n[", 1)[0]
     scripts = dict(re.findall(r'^([\w-]+) = "([\w.]+:\w+)"', table, re.M))
     assert set(scripts) == {"sdss-run-local", "sdss-predict", "sdss-inspect", "sdss-ingest", "sdss-classify-catalog"}
     for name, target in scripts.items():
@@ -276,7 +276,7 @@ def test_the_user_clis_hide_tensorflows_start_up_errors_unless_asked(user_level,
         env["TF_CPP_MIN_LOG_LEVEL"] = user_level
     code = ("import os, runtime_env; before = os.environ['TF_CPP_MIN_LOG_LEVEL']; runtime_env.quiet_tensorflow(); "
             "print(os.environ['TF_USE_LEGACY_KERAS'], before, os.environ['TF_CPP_MIN_LOG_LEVEL'])")
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["1", user_level or "2", expected]
 
@@ -287,11 +287,11 @@ def test_the_local_runner_has_one_entry_and_one_help_however_it_is_started():
     bin_dir = Path(sys.executable).parent
     helps = {}
     for how in (["pipeline/run_local.py"], ["-m", "runners.local"]):
-        proc = subprocess.run([sys.executable, *how, "--help"], cwd=REPO_ROOT, capture_output=True, text=True)
+        proc = subprocess.run([sys.executable, *how, "--help"], cwd=REPO, capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
         helps[" ".join(how)] = proc.stdout
     script = bin_dir / "sdss-run-local"
     if script.exists():  # the console script of the editable install (`make` makes it)
-        proc = subprocess.run([str(script), "--help"], cwd=REPO_ROOT, capture_output=True, text=True)
+        proc = subprocess.run([str(script), "--help"], cwd=REPO, capture_output=True, text=True)
         helps["sdss-run-local"] = proc.stdout
     assert len(set(helps.values())) == 1 and "--data-dir" in helps["-m runners.local"], helps.keys()

@@ -3,9 +3,9 @@
 AutoGraph skips the packages on its DoNotConvert list, which names `keras`
 but not `tf_keras`, the legacy Keras that TF_USE_LEGACY_KERAS=1 selects. So
 every tf.function trace (Keras' train and predict steps, the serving
-signatures) converted ~1,500 tf_keras functions from source: 20-25 s of the
-first training step on this machine, against ~2 s with the rule added
-(BENCHMARKS.md, "Cost"). tf_keras is graph-ready code, exactly like `keras`.
+signatures) converted the tf_keras library from source, most of the first
+training step's time (BENCHMARKS.md, "Cost history 1" against "Cost"). tf_keras
+is graph-ready code, exactly like `keras`.
 TensorFlow exposes no public hook for this list, hence the private import;
 a TF upgrade that moves it fails loudly here rather than slowing down silently.
 """

@@ -4,16 +4,15 @@ Inside the pipeline the same faults surface late and unreadably: a truncated
 shard as a DataLossError deep in a Beam worker, an empty eval split as a TFMA
 division error, a class missing from eval as a blessing gate that cannot be
 checked (its per-class slice simply does not exist). Reading every record once
-costs about a second per 10,000 objects, and every shard is read through
-`tf.io.gfile`, so a `gs://` data dir is checked the same way.
+is a small share of a run (BENCHMARKS.md, "Cost": the preflight phase), and every
+shard is read through `tf.io.gfile`, so a `gs://` data dir is checked the same way.
 """
 
 from __future__ import annotations
 
 import collections
 import os
-
-import tensorflow as tf
+from pathlib import Path
 
 import contract as c
 
@@ -25,11 +24,30 @@ class DataError(ValueError):
 
 
 def split_files(data_dir: str, split: str) -> list[str]:
+    """The split's shards; a local folder is listed without TensorFlow, so a missing one fails before it loads."""
+    if "://" not in data_dir:
+        return sorted(str(p) for p in Path(data_dir, split).glob(c.RECORD_GLOB))
+    import tensorflow as tf
+
     return sorted(tf.io.gfile.glob(os.path.join(data_dir, split, c.RECORD_GLOB)))
+
+
+def require_files(data_dir: str, splits: tuple[str, ...] = c.PIPELINE_SPLITS) -> dict[str, list[str]]:
+    """Each split's shards; DataError naming the first split without any, and how to make records."""
+    out = {}
+    for split in splits:
+        out[split] = split_files(data_dir, split)
+        if not out[split]:
+            raise DataError(f"{os.path.join(data_dir, split)}/ has no {c.RECORD_GLOB} files: every run needs "
+                            f"records in {', '.join(splits)}; build them with `make data` or `python -m ingest "
+                            f"simulate --out {data_dir}`")
+    return out
 
 
 def class_counts(path: str) -> collections.Counter:
     """Labels in one gzip TFRecord shard; DataError naming the shard and the last good record if it is damaged."""
+    import tensorflow as tf
+
     counts: collections.Counter = collections.Counter()
     ds = tf.data.TFRecordDataset(path, compression_type="GZIP").batch(BATCH)
     spec = {c.LABEL: tf.io.FixedLenFeature([], tf.string, default_value="")}
@@ -50,11 +68,7 @@ def check(data_dir: str, splits: tuple[str, ...] = c.PIPELINE_SPLITS,
           every_class_in: tuple[str, ...] = ("eval",)) -> dict[str, collections.Counter]:
     """Per-split class counts; DataError for a damaged shard, an empty split, or a class the gate needs but lacks."""
     out: dict[str, collections.Counter] = {}
-    for split in splits:
-        files = split_files(data_dir, split)
-        if not files:
-            raise DataError(f"{os.path.join(data_dir, split)}/ has no {c.RECORD_GLOB} files: every run needs "
-                            f"records in {', '.join(splits)}")
+    for split, files in require_files(data_dir, splits).items():
         counts: collections.Counter = collections.Counter()
         for path in files:
             counts += class_counts(path)

@@ -26,6 +26,7 @@ from ingest.provenance import IMPORT_SUMMARY, SIMULATED_MARKER, is_recorded
 from pipeline import configs
 from pipeline.assemble import ConfigError, RunConfig, add_run_arguments, assemble
 from runners import beam, settings
+from runners.local import preflight
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -64,11 +65,12 @@ def logs_to_file(path: str) -> Iterator[TextIO]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    local_data = "://" not in args.data_dir  # remote (gs://) records are checked by the preflight, through gfile
-    if local_data and not any(Path(args.data_dir, "train").glob("*.tfrecord.gz")):
-        print(f"error: no records under {args.data_dir}/train/; build them with `make data` or "
-              f"`python -m ingest simulate --out {args.data_dir}`", file=sys.stderr)
-        return 2
+    if "://" not in args.data_dir:  # fails in a moment, before TensorFlow loads; remote records: in the preflight
+        try:
+            preflight.require_files(args.data_dir)
+        except preflight.DataError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     try:
         cfg, beam_pipeline_args = settings.from_flags(args)
     except ConfigError as e:
@@ -117,7 +119,7 @@ def _run(args: argparse.Namespace, cfg: RunConfig, beam_pipeline_args: list[str]
 
 def _preflight(data_dir: str, console: TextIO, phases: _Phases) -> bool:
     """Every shard read once before TFX starts: False (the reason on the console) where the run cannot succeed."""
-    from runners.local import preflight  # imports TensorFlow, whose start-up chatter goes to the log file
+    import tensorflow  # noqa: F401 - here, where its start-up chatter goes to the log file, and timed apart
 
     phases.lap("import TensorFlow")
     try:
