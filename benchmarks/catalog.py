@@ -122,16 +122,24 @@ def measure(n: int, engine: str, data: Path, model_dir: str, work: Path, master:
             "input_mb": sum(f.stat().st_size for f in data.glob("*")) / 2**20}
 
 
+def _duration(hours: float) -> str:
+    return f"{hours:,.1f} h" if hours >= 1 else f"{hours * 60:.0f} min"
+
+
 def on_paper(per_object_cpu_s: dict[str, float]) -> str:
-    """Time and cost of a survey-sized run from each engine's measured CPU per object (estimates, not measured)."""
+    """Time and cost of a survey-sized run from the measured CPU per object (estimates, not measured): Beam's on
+    Dataflow, the Spark cluster's (or local Spark's, without a cluster run) on Dataproc."""
+    spark = "spark-cluster" if "spark-cluster" in per_object_cpu_s else "spark-local"
+    services = {"beam": ("Dataflow", VCPU_HOUR_USD + GB_PER_VCPU * GB_HOUR_USD),
+                spark: ("Dataproc", GCE_VCPU_HOUR_USD + DATAPROC_VCPU_HOUR_USD)}
     rows = []
-    for engine, per_object in per_object_cpu_s.items():
-        service, usd = (("Dataflow", VCPU_HOUR_USD + GB_PER_VCPU * GB_HOUR_USD) if engine == "beam" else
-                        ("Dataproc", GCE_VCPU_HOUR_USD + DATAPROC_VCPU_HOUR_USD))
+    for engine, (service, usd) in services.items():
+        if engine not in per_object_cpu_s:
+            continue
         for n, label in ((111_000_000, "111 million (SDSS photometric, Clarke et al.)"), (1_000_000_000, "1 billion")):
-            vcpu_h = n * per_object / 3600
-            rows.append(f"| {label} | {engine} on {service} | {vcpu_h:,.0f} | {vcpu_h / 100:,.1f} h | "
-                        f"{vcpu_h / 1000:,.1f} h | ${vcpu_h * usd:,.0f} |")
+            vcpu_h = n * per_object_cpu_s[engine] / 3600
+            rows.append(f"| {label} | {engine} on {service} | {vcpu_h:,.0f} | {_duration(vcpu_h / 100)} | "
+                        f"{_duration(vcpu_h / 1000)} | ${vcpu_h * usd:,.0f} |")
     return ("| objects | engine on service | vCPU-hours | wall on 100 vCPUs | wall on 1,000 vCPUs | cost |\n"
             "|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
 

@@ -17,7 +17,8 @@ Output, a folder that appears whole or not at all (ingest/staging.py), the same 
                         outside the training data's range), model_version, model_inputs, source (file and line)
   rejects.csv           source, reason, detail (which names the field): every input row not classified, and why
   summary.json          read = written + rejected, by reason, the model, its inputs, the engine, seconds
-Exit status: 0 done (rejects included), 1 nothing classified or counts do not add up, 2 usage error.
+Exit status: 0 done (rejects included), 1 nothing classified, the engine failed or counts do not add up,
+2 usage error.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
 
                 read, extra = beam.run(source, model, str(tmp), beam_args, args.batch_size), {}
             summary = job.finish(str(tmp), read, model, source, args.engine, time.monotonic() - t0, **extra)
-    except job.CountMismatch as e:
+    except (job.CountMismatch, job.JobFailed) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     except (FileNotFoundError, ValueError, OutputExists, ConfigError, RuntimeError) as e:  # RuntimeError: no Java

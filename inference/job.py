@@ -31,7 +31,11 @@ PROGRESS_EVERY_S = 5.0
 
 
 class CountMismatch(RuntimeError):
-    pass
+    """The written files do not account for every row read: the output is discarded."""
+
+
+class JobFailed(RuntimeError):
+    """The engine gave up (a task failed past its retries); its own log has the task's traceback."""
 
 
 @dataclass(frozen=True)

@@ -161,36 +161,17 @@ def assemble(cfg: RunConfig, *, beam_pipeline_args: list[str], metadata_connecti
     container image); `overrides` replace PipelineParams fields as they are (Kubeflow turns off the custom
     resolvers; tests swap the run_fn)."""
     from components.curated_schema import file_sha256
-    from pipeline import eval_config
     from pipeline.fingerprint import Fingerprints
     from pipeline.pipeline import PipelineParams, create_pipeline
 
     settle(cfg)
-    fingerprints = Fingerprints.of(configs.CODE_FOR)
     schema_file = cfg.schema_file if "://" in cfg.schema_file else os.path.abspath(cfg.schema_file)
     params = PipelineParams(
-        pipeline_name=configs.PIPELINE_NAME,
-        pipeline_root=cfg.pipeline_root,
-        data_dir=cfg.data_dir,
-        schema_file=schema_uri or schema_file,
+        run=cfg,
+        schema_uri=schema_uri or schema_file,
         schema_sha256=file_sha256(schema_file),
-        fingerprints=fingerprints,
-        serving_dir=cfg.serving_dir,
-        model_name=cfg.serving_model_name,
-        eval_config=eval_config.build(eval_config.Gate(
-            accuracy_floor=cfg.accuracy_floor, class_recall_floor=cfg.class_recall_floor,
-            max_accuracy_drop=cfg.max_accuracy_drop, max_qso_recall_drop=cfg.max_qso_recall_drop),
-            code_sha256=fingerprints.evaluate),
-        inputs=cfg.inputs,
-        train_config={"model_kind": cfg.model, "inputs": cfg.inputs, "epochs": cfg.epochs, "patience": configs.PATIENCE,
-                      "learning_rate": configs.LEARNING_RATE, "seed": cfg.seed,
-                      "encoder_trainable": bool(cfg.fine_tune_encoder)},
-        decode_images_in_transform=cfg.decode_images_in_transform,
+        fingerprints=Fingerprints.of(configs.CODE_FOR),
         metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=tuple(beam_pipeline_args),
-        enable_cache=cfg.enable_cache,
-        image_encoder_uri=cfg.image_encoder,
-        drift_thresholds=dict(cfg.drift_thresholds),
-        drift_mode=cfg.drift,
     )
     return create_pipeline(dataclasses.replace(params, **overrides))

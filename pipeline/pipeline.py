@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-
-import tensorflow_model_analysis as tfma
 
 # Not `from tfx import v1`: that package also imports the Vertex AI client libraries, seconds of every run's
 # start-up (and of a fully cached rerun) that a local or Beam run never uses (BENCHMARKS.md, "Cost", phases).
@@ -29,33 +26,24 @@ from components.curated_schema import CuratedSchemaImporter
 from components.drift import DriftCheck
 from components.drift_baseline import TrainingDataStatisticsStrategy
 from components.evaluation_report import EvaluationReport
+from pipeline import configs, eval_config
+from pipeline.assemble import RunConfig
 from pipeline.fingerprint import Fingerprints
 
 
 @dataclass(frozen=True)
 class PipelineParams:
-    """Everything the definition reads; pipeline/assemble.py builds it from a RunConfig. A new setting is one field
-    here and the component that reads it."""
+    """Everything the definition reads: the settled run settings, and what pipeline/assemble.py derives for them.
+    A new run setting is one RunConfig field (which is also its flag) and the component here that reads it."""
 
-    pipeline_name: str
-    pipeline_root: str
-    data_dir: str
-    schema_file: str  # where the components read the schema (inside a container image, for Kubeflow)
+    run: RunConfig  # settled (pipeline/assemble.settle): paths absolute, the data's defaults filled
+    schema_uri: str  # where the components read the schema (inside a container image, for Kubeflow)
     schema_sha256: str  # of the schema's content: the schema importer's cache key
     fingerprints: Fingerprints
-    serving_dir: str
-    model_name: str
-    eval_config: tfma.EvalConfig
-    train_config: Mapping[str, Any]
-    inputs: str
-    decode_images_in_transform: bool = False
+    pipeline_name: str = configs.PIPELINE_NAME
     metadata_connection_config: Any | None = None
     beam_pipeline_args: tuple[str, ...] = ()
-    enable_cache: bool = True
     trainer_run_fn: str = "trainer.train.run_fn"
-    image_encoder_uri: str | None = None
-    drift_thresholds: Mapping[str, float] = field(default_factory=dict)
-    drift_mode: str = "warn"
     # Resolvers with our own strategies walk MLMD lineage: the baseline is the latest blessed model *older* than
     # the candidate, and drift compares with the statistics behind it. The KFP v2 compiler accepts only TFX's
     # LatestBlessedModelStrategy; without custom resolvers the baseline is the latest blessed model (a rerun
@@ -65,10 +53,10 @@ class PipelineParams:
 
 def create_pipeline(params: PipelineParams) -> Pipeline:
     """The TFX pipeline: ingest, validate, check drift, transform, train, evaluate, report, push."""
-    p = params
+    p, run = params, params.run
     # Reads the gzip TFRecords of tf.Examples, keeping the data's own train/eval split.
     example_gen = ImportExampleGen(
-        input_base=p.data_dir,
+        input_base=run.data_dir,
         input_config=example_gen_pb2.Input(splits=[
             example_gen_pb2.Input.Split(name=s, pattern=f"{s}/{c.RECORD_GLOB}") for s in c.PIPELINE_SPLITS]))
 
@@ -76,7 +64,7 @@ def create_pipeline(params: PipelineParams) -> Pipeline:
     statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"])
 
     # Imports the curated schema from schema/, keyed by its content hash.
-    schema_importer = CuratedSchemaImporter(schema_file=p.schema_file, content_sha256=p.schema_sha256)
+    schema_importer = CuratedSchemaImporter(schema_file=p.schema_uri, content_sha256=p.schema_sha256)
     statistics, schema = statistics_gen.outputs["statistics"], schema_importer.outputs["schema"]
     validation = _validation(p, statistics, schema)
     drift = _drift(p, statistics, schema)
@@ -87,7 +75,7 @@ def create_pipeline(params: PipelineParams) -> Pipeline:
         examples=example_gen.outputs["examples"],
         schema=schema,
         preprocessing_fn="trainer.transform.preprocessing_fn",
-        custom_config={"decode_images": p.decode_images_in_transform, "inputs": p.inputs,
+        custom_config={"decode_images": run.decode_images_in_transform, "inputs": run.inputs,
                        "code_sha256": p.fingerprints.train},
         # Pre-transform statistics would repeat StatisticsGen's; nothing reads the post-transform ones.
         disable_statistics=True)
@@ -96,8 +84,8 @@ def create_pipeline(params: PipelineParams) -> Pipeline:
 
     # Imports an image model trained on real cutouts (a pushed version, or a Trainer's model) as the encoder.
     encoder_importer = None
-    if p.image_encoder_uri:
-        encoder_importer = Importer(source_uri=p.image_encoder_uri, artifact_type=standard_artifacts.Model
+    if run.image_encoder:
+        encoder_importer = Importer(source_uri=run.image_encoder, artifact_type=standard_artifacts.Model
                                     ).with_id("image_encoder")
 
     # Trains the Keras fusion (or unimodal) model, from the imported encoder if any, and saves its signatures.
@@ -109,7 +97,9 @@ def create_pipeline(params: PipelineParams) -> Pipeline:
         schema=schema,
         train_args=trainer_pb2.TrainArgs(splits=["train"]),
         eval_args=trainer_pb2.EvalArgs(splits=["eval"]),
-        custom_config={**p.train_config, "code_sha256": p.fingerprints.train})
+        custom_config={"model_kind": run.model, "inputs": run.inputs, "epochs": run.epochs,
+                       "patience": configs.PATIENCE, "learning_rate": configs.LEARNING_RATE, "seed": run.seed,
+                       "encoder_trainable": bool(run.fine_tune_encoder), "code_sha256": p.fingerprints.train})
 
     baseline_resolver = _baseline(p, trainer)
 
@@ -118,7 +108,10 @@ def create_pipeline(params: PipelineParams) -> Pipeline:
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
         baseline_model=baseline_resolver.outputs[MODEL],
-        eval_config=p.eval_config,
+        eval_config=eval_config.build(eval_config.Gate(
+            accuracy_floor=run.accuracy_floor, class_recall_floor=run.class_recall_floor,
+            max_accuracy_drop=run.max_accuracy_drop, max_qso_recall_drop=run.max_qso_recall_drop),
+            code_sha256=p.fingerprints.evaluate),
         example_splits=["eval"])
 
     # Writes the HTML report (tables, plots, misclassified cutouts) for this evaluation, blessed or not.
@@ -127,7 +120,7 @@ def create_pipeline(params: PipelineParams) -> Pipeline:
         model=trainer.outputs["model"],
         model_run=trainer.outputs["model_run"],
         examples=example_gen.outputs["examples"],
-        data_dir=p.data_dir,
+        data_dir=run.data_dir,
         code_sha256=p.fingerprints.report,
         drift=drift[-1].outputs["drift"])
 
@@ -136,17 +129,17 @@ def create_pipeline(params: PipelineParams) -> Pipeline:
         model=trainer.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],
         push_destination=pusher_pb2.PushDestination(filesystem=pusher_pb2.PushDestination.Filesystem(
-            base_directory=os.path.join(p.serving_dir, p.model_name))),
+            base_directory=os.path.join(run.serving_dir, run.serving_model_name))),
         custom_config={"code_sha256": p.fingerprints.push},
         custom_executor_spec=executor_spec.ExecutorClassSpec(atomic_pusher.Executor))
 
     return Pipeline(
         pipeline_name=p.pipeline_name,
-        pipeline_root=p.pipeline_root,
+        pipeline_root=run.pipeline_root,
         components=[example_gen, statistics_gen, schema_importer, *validation, *drift, transform,
                     *([encoder_importer] if encoder_importer else []), trainer, baseline_resolver, evaluator,
                     evaluation_report, pusher],
-        enable_cache=p.enable_cache,
+        enable_cache=run.enable_cache,
         metadata_connection_config=p.metadata_connection_config,
         beam_pipeline_args=list(p.beam_pipeline_args),
     )
@@ -157,7 +150,7 @@ def _validation(p: PipelineParams, statistics: Channel, schema: Channel) -> list
     # Compares the statistics with the curated schema.
     example_validator = ExampleValidator(statistics=statistics, schema=schema)
     # Fails the run, naming each anomaly, before anything trains on bad data.
-    anomalies_gate = AnomaliesGate(anomalies=example_validator.outputs["anomalies"], schema_file=p.schema_file)
+    anomalies_gate = AnomaliesGate(anomalies=example_validator.outputs["anomalies"], schema_file=p.schema_uri)
     return [example_validator, anomalies_gate]
 
 
@@ -178,7 +171,7 @@ def _drift(p: PipelineParams, statistics: Channel, schema: Channel) -> list[Any]
     drift_check = DriftCheck(
         statistics=statistics, schema=schema,
         baseline_statistics=drift_resolver.outputs[drift_baseline.STATISTICS] if drift_resolver else None,
-        thresholds_json=json.dumps(dict(p.drift_thresholds), sort_keys=True), mode=p.drift_mode,
+        thresholds_json=json.dumps(dict(p.run.drift_thresholds), sort_keys=True), mode=p.run.drift,
         code_sha256=p.fingerprints.drift)
     return [*([drift_resolver] if drift_resolver else []), drift_check]
 

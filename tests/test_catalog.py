@@ -71,6 +71,29 @@ def survey(sim300_no_redshift, tmp_path_factory) -> tuple[Path, list[str]]:
     return folder, [o.objid for o in objs]
 
 
+@pytest.fixture(scope="module")
+def survey_parquet(survey, tmp_path_factory) -> Path:
+    """The survey's good objects as Parquet, in two files of several row groups; one row without a cutout."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import tensorflow as tf
+
+    folder = tmp_path_factory.mktemp("survey_parquet")
+    rows = []
+    for f in sorted(survey[0].glob("*.tfrecord.gz")):
+        for serialized in tf.data.TFRecordDataset(str(f), compression_type="GZIP").as_numpy_iterator():
+            try:
+                o = records.from_example(serialized)
+            except Exception:  # noqa: BLE001 - the survey's deliberately broken record
+                continue
+            rows.append({c.OBJID: o.objid, c.RA: o.ra, c.DEC: o.dec, **o.mags, c.IMAGE: o.image_jpeg})
+    rows[5] = {**rows[5], c.IMAGE: b""}
+    half = len(rows) // 2
+    for k, part in enumerate((rows[:half], rows[half:])):
+        pq.write_table(pa.Table.from_pylist(part), folder / f"part-{k}.parquet", row_group_size=40)
+    return folder
+
+
 def _classify(*flags: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "inference.catalog", *flags], cwd=REPO, capture_output=True,
                           text=True, env=env)
@@ -205,6 +228,23 @@ def java() -> str:
         return require_java()
     except RuntimeError as e:
         pytest.fail(f"the Spark tests need Java: {e}")
+
+
+def test_parquet_input_on_both_engines(java, survey_parquet, survey, model_dir, tmp_path):
+    """The records' columns as Parquet: every good object classified, the row without a cutout rejected with the
+    record's reason, and Spark (one task per row group) gives Beam's rows."""
+    flags = ["--parquet", str(survey_parquet / "*.parquet"), "--model-dir", model_dir]
+    beam = _classify(*flags, "--out", str(tmp_path / "beam"))
+    assert beam.returncode == 0, beam.stderr[-3000:]
+    (reject,) = _rejects(tmp_path / "beam")
+    assert reject["reason"] == "bad_image" and "field 'image'" in reject["detail"], reject
+    without_cutout = reject["source"].split("#")[1]  # part-0.parquet#<objid>
+    assert sorted(pd.read_parquet(tmp_path / "beam" / "classified")["objid"]) == \
+        sorted(set(survey[1]) - {without_cutout})
+    spark = _classify(*flags, "--out", str(tmp_path / "spark"), "--engine", "spark", "--master", "local[2]")
+    assert spark.returncode == 0, spark.stdout[-3000:] + spark.stderr[-3000:]
+    _assert_same_output(tmp_path / "spark", tmp_path / "beam")
+    assert json.loads((tmp_path / "spark" / "summary.json").read_text())["spark_tasks"] >= 4  # row groups
 
 
 def test_spark_on_local_cores_gives_beams_rows_rejects_and_counts(java, beam_csv, beam_records, catalogue_csv, survey,

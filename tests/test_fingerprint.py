@@ -11,7 +11,8 @@ from tfx.dsl.compiler import compiler
 
 import contract as c
 from components.curated_schema import file_sha256
-from pipeline import configs, eval_config
+from pipeline import configs
+from pipeline.assemble import RunConfig, settle
 from pipeline.fingerprint import Fingerprints, tree_sha256
 from pipeline.pipeline import PipelineParams, create_pipeline
 from runners.beam import BeamOptions, beam_args
@@ -25,13 +26,11 @@ ENTRIES = {"train": ("trainer/train.py", "trainer/transform.py"), "evaluate": ("
 
 def _params(schema_sha: str, fingerprints: Fingerprints, tmp_path, inputs: str = c.SPECTROSCOPIC
             ) -> dict[str, dict[str, str]]:
+    run = settle(RunConfig(data_dir=str(tmp_path / "data"), pipeline_root=str(tmp_path / "root"),
+                           serving_dir=str(tmp_path / "serving"), serving_model_name="m", epochs=1, inputs=inputs))
     p = create_pipeline(PipelineParams(
-        pipeline_name="t", pipeline_root=str(tmp_path / "root"), data_dir=str(tmp_path / "data"),
-        schema_file=str(configs.SCHEMA_FILE), schema_sha256=schema_sha, fingerprints=fingerprints,
-        serving_dir=str(tmp_path / "serving"), model_name="m",
-        eval_config=eval_config.build(code_sha256=fingerprints.evaluate),
-        train_config={"epochs": 1, "inputs": inputs}, inputs=inputs,
-        beam_pipeline_args=tuple(beam_args(BeamOptions()))))
+        run=run, schema_uri=str(configs.SCHEMA_FILE), schema_sha256=schema_sha, fingerprints=fingerprints,
+        pipeline_name="t", beam_pipeline_args=tuple(beam_args(BeamOptions()))))
     ir = compiler.Compiler().compile(p)
     out = {}
     for node in ir.nodes:

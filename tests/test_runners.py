@@ -209,8 +209,9 @@ def test_image_only_records_need_model_image_in_every_runner(runner, tmp_path, c
     from runners.local import main as local_main
 
     data = tmp_path / "cutouts"
-    (data / "train").mkdir(parents=True)
-    (data / "train" / "part-00000.tfrecord.gz").write_bytes(b"")
+    for split in ("train", "eval"):  # shards the early check finds (empty: the settings fail first)
+        (data / split).mkdir(parents=True)
+        (data / split / "part-00000.tfrecord.gz").write_bytes(b"")
     (data / IMPORT_SUMMARY).write_text(json.dumps({"kind": LABELLED_CUTOUTS}))
     if runner == "local":
         code = local_main(["--data-dir", str(data), "--metadata-path", str(tmp_path / "m.sqlite")])

@@ -68,8 +68,8 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     cfg = fn_args.custom_config or {}
     missing = [k for k in REQUIRED_CONFIG if k not in cfg]
     if missing:
-        raise ValueError(f"Trainer custom_config lacks {missing}; pipeline/assemble.py puts them in "
-                         "PipelineParams.train_config from the settled RunConfig")
+        raise ValueError(f"Trainer custom_config lacks {missing}; pipeline/pipeline.py passes them from the settled "
+                         "RunConfig in PipelineParams")
     tf.keras.utils.set_random_seed(int(cfg["seed"]))
     tft_out = tft.TFTransformOutput(fn_args.transform_output)
     encoder = None

@@ -253,7 +253,11 @@ def run(source: job.Source, model: job.Model, out_dir: str, master: str = "local
     progress.start()
     try:
         rdd = _rdd(sc, spec)
-        results = rdd.collect()
+        try:
+            results = rdd.collect()
+        except Exception as e:  # noqa: BLE001 - Py4JJavaError carries the JVM's whole trace; the log above has it
+            first = next((line for line in str(e).splitlines() if "Exception" in line or "Error" in line), str(e))
+            raise job.JobFailed(f"the Spark job failed: {first.strip()[:500]}") from None
         read, retried = _commit(results, out_dir)
     finally:
         progress.done.set()
