@@ -106,7 +106,7 @@ def check_object(where: str, obj: SkyObject, features: tuple[str, ...]) -> ToCla
                      redshift=obj.redshift, image_jpeg=obj.image_jpeg)
     try:
         check_features({**obj.mags, c.REDSHIFT: obj.redshift}, features)
-        contract_cutout(obj.image_jpeg, where)
+        contract_cutout(obj.image_jpeg, "cutout")  # the reject's detail already says where
     except RowRejected as r:
         row.reject = Reject.of(where, r)
     return row

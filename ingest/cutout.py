@@ -40,7 +40,10 @@ def decode(raw: bytes, name: str = "cutout") -> Image.Image:
     try:
         img = Image.open(io.BytesIO(raw))
         img.load()
-    except (UnidentifiedImageError, OSError, ValueError) as e:
+    except UnidentifiedImageError:
+        # PIL's own message names the in-memory buffer's address: a different text on every run.
+        raise CutoutRejected("bad_image", f"{name}: cannot decode (not an image format PIL reads)") from None
+    except (OSError, ValueError) as e:
         raise CutoutRejected("bad_image", f"{name}: cannot decode ({e})") from None
     return img
 

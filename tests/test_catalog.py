@@ -73,7 +73,8 @@ def survey(sim300_no_redshift, tmp_path_factory) -> tuple[Path, list[str]]:
 
 @pytest.fixture(scope="module")
 def survey_parquet(survey, tmp_path_factory) -> Path:
-    """The survey's good objects as Parquet, in two files of several row groups; one row without a cutout."""
+    """The survey's readable records as Parquet (its NaN one included), in two files of several row groups; one row
+    without a cutout."""
     import pyarrow as pa
     import pyarrow.parquet as pq
     import tensorflow as tf
@@ -231,14 +232,15 @@ def java() -> str:
 
 
 def test_parquet_input_on_both_engines(java, survey_parquet, survey, model_dir, tmp_path):
-    """The records' columns as Parquet: every good object classified, the row without a cutout rejected with the
-    record's reason, and Spark (one task per row group) gives Beam's rows."""
+    """The records' columns as Parquet: every good object classified, the bad rows rejected with the records'
+    reasons, and Spark (one task per row group) gives Beam's rows."""
     flags = ["--parquet", str(survey_parquet / "*.parquet"), "--model-dir", model_dir]
     beam = _classify(*flags, "--out", str(tmp_path / "beam"))
     assert beam.returncode == 0, beam.stderr[-3000:]
-    (reject,) = _rejects(tmp_path / "beam")
-    assert reject["reason"] == "bad_image" and "field 'image'" in reject["detail"], reject
-    without_cutout = reject["source"].split("#")[1]  # part-0.parquet#<objid>
+    rejects = {r["reason"]: r for r in _rejects(tmp_path / "beam")}
+    assert sorted(rejects) == ["bad_image", "bad_magnitude"], rejects  # the survey's NaN record came along
+    assert "field 'image'" in rejects["bad_image"]["detail"] and "field 'g'" in rejects["bad_magnitude"]["detail"]
+    without_cutout = rejects["bad_image"]["source"].split("#")[1]  # part-0.parquet#<objid>
     assert sorted(pd.read_parquet(tmp_path / "beam" / "classified")["objid"]) == \
         sorted(set(survey[1]) - {without_cutout})
     spark = _classify(*flags, "--out", str(tmp_path / "spark"), "--engine", "spark", "--master", "local[2]")

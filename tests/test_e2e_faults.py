@@ -119,6 +119,7 @@ def test_code_edits_re_run_exactly_the_components_they_shape(recovered, sim300, 
     copy = tmp_path / "repo"
     for folder in ("components", "evaluation", "ingest", "pipeline", "schema", "trainer"):
         shutil.copytree(REPO / folder, copy / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "contract.py", copy / "contract.py")
 
     def run_edited(path: str) -> dict[str, str]:
         (copy / path).write_text((copy / path).read_text() + "\n# edited by a test\n")
