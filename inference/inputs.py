@@ -48,10 +48,7 @@ class ToClassify:
     @property
     def error(self) -> str:
         """The reject's message with its reason, as `sdss-predict` prints it; '' for a classifiable object."""
-        if self.reject is None:
-            return ""
-        return self.reject.detail.replace(f"field '{self.reject.field}': ",
-                                          f"field '{self.reject.field}': {self.reject.reason}: ", 1)
+        return self.reject.with_reason() if self.reject else ""
 
     def obj(self) -> SkyObject:
         return SkyObject(self.key, self.ra, self.dec, self.mags, self.redshift, self.image_jpeg, "")
@@ -121,7 +118,7 @@ def check_record(filename: str, serialized: bytes, features: tuple[str, ...]) ->
         obj = from_example(serialized)
     except Exception as e:  # noqa: BLE001 - any undecodable record is one reject, never a failed job
         return ToClassify(line=0, key="", where=name, reject=Reject(
-            name, "bad_record", "record", f"{name}: not a tf.Example with objid and image ({type(e).__name__})"))
+            name, "bad_record", "record", f"not a tf.Example with objid and image ({type(e).__name__})"))
     return check_object(f"{name}#{obj.objid}", obj, features)
 
 

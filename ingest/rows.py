@@ -20,35 +20,40 @@ IMAGE_EXTS = (".jpg", ".jpeg", ".png")
 
 
 class RowRejected(Exception):
-    """`reason` is the reject category (rejects.csv counts by it), `field` the contract column it is about."""
+    """Raised by a check: `reason` is the reject category (rejects files count by it), `field` the contract column it
+    is about, `detail` what is wrong. The reader turns it into a Reject, which adds where the row is."""
 
     def __init__(self, reason: str, field: str, detail: str) -> None:
         super().__init__(detail)
         self.reason, self.field, self.detail = reason, field, detail
 
-    def located(self, where: str, with_reason: bool = False) -> str:
-        """The message a user can act on: where the row is (`rows.csv line 7`), which field, what is wrong
-        (after the reason's name where no rejects.csv column carries it)."""
-        return f"{where}, field '{self.field}': " + (f"{self.reason}: " if with_reason else "") + self.detail
-
 
 @dataclass(frozen=True)
 class Reject:
     """A row that was read and not accepted, as every reader reports it: where it is (`export.csv line 7`,
-    `part-0.tfrecord.gz#objid`), why (the reason rejects files count by), the field, and the located message.
+    `part-0.tfrecord.gz#objid`), why (the reason rejects files count by), the field, and what is wrong.
     Plain strings, so it travels between Beam or Spark workers (an exception with its own arguments does not pickle).
     """
 
     where: str
     reason: str
     field: str
-    detail: str  # `<where>, field '<field>': <what is wrong>`
+    message: str  # what is wrong, without where
     line: int = 0  # the file line, for a CSV row
     row: tuple[str, ...] = ()  # the row's values as read, for a CSV row
 
     @classmethod
     def of(cls, where: str, r: RowRejected, line: int = 0, row: tuple[str, ...] = ()) -> Reject:
-        return cls(where, r.reason, r.field, r.located(where), line, row)
+        return cls(where, r.reason, r.field, r.detail, line, row)
+
+    @property
+    def detail(self) -> str:
+        """`<where>, field '<field>': <what is wrong>`, as rejects files say it (their reason is a column)."""
+        return f"{self.where}, field '{self.field}': {self.message}"
+
+    def with_reason(self) -> str:
+        """The same with the reason's name, where no column carries it (`sdss-predict`'s errors)."""
+        return f"{self.where}, field '{self.field}': {self.reason}: {self.message}"
 
 
 @dataclass(frozen=True)
