@@ -101,23 +101,28 @@ def test_a_row_without_a_field_is_rejected_by_field_split_and_counted(tmp_path, 
         "detail"]
 
 
-def test_the_encoder_import_holds_no_fusion_eval_or_test_image(by_field, overlap_csv, tmp_path):
-    held = {o.objid: s for s, objs in _splits(by_field).items() if s != "train" for o in objs}
+def test_the_encoder_import_holds_no_fusion_object_and_no_eval_or_test_field(by_field, overlap_csv, tmp_path):
+    splits = _splits(by_field)
+    fusion = {o.objid for objs in splits.values() for o in objs}
+    held_fields = {field_of_objid(o.objid) for s, objs in splits.items() if s != "train" for o in objs}
     overlap = set(pd.read_csv(overlap_csv, dtype={"objid": str})["objid"])
     labels = pd.read_csv(CUTOUTS / "labels.csv", dtype={"objid": str})
     # The cutouts that share objects with the slice, and as many that do not.
     mine = pd.concat([labels[labels["objid"].isin(overlap)], labels[~labels["objid"].isin(overlap)].head(100)])
     mine.to_csv(tmp_path / "labels.csv", index=False)
-    in_holdout = set(mine["objid"]) & set(held)
-    assert len(in_holdout) > 20  # the test can fail: these would be trained on without --held-out
+    same_object = set(mine["objid"]) & fusion
+    same_field = {o for o in set(mine["objid"]) - fusion if field_of_objid(o) in held_fields}
+    assert len(same_object) > 20 and same_field  # the test can fail: these would be trained on without --held-out
     out = tmp_path / "encoder_records"
     report = import_cutouts(str(tmp_path / "labels.csv"), str(CUTOUTS / "images"), str(out), cutout_scale=0.4,
                             held_out=str(by_field))
     written = {o.objid for s in c.SPLITS for o in records.read_split(out, s)}
-    assert not written & set(held)
-    assert report.by_reason == {"held_out": len(in_holdout)} and report.read == report.written + report.rejected
+    assert not written & fusion and not {field_of_objid(o) for o in written} & held_fields
+    assert report.by_reason == {"held_out": len(same_object), "held_out_field": len(same_field)}
+    assert report.read == report.written + report.rejected
     with open(out / "rejects.csv") as fh:
         details = [r["detail"] for r in csv.DictReader(fh)]
     assert all("split of" in d and str(by_field) in d for d in details)
     summary = json.loads((out / "import_summary.json").read_text())
-    assert summary["held_out_from"] == str(by_field) and summary["held_out_objects"] == len(in_holdout)
+    assert summary["held_out_from"] == str(by_field) and summary["held_out_objects"] == len(same_object)
+    assert summary["held_out_field_objects"] == len(same_field)
