@@ -13,6 +13,11 @@ from tensorflow_model_analysis.metrics import metric_types, metric_util
 from tensorflow_model_analysis.metrics import multi_class_confusion_matrix_metrics as mccm
 
 import contract as c
+from trainer import forest_ops
+
+# TFMA imports this module by path in every Evaluator worker before it loads the candidate and the baseline: a
+# forest head's ops must be known there first (trainer/forest_ops.py).
+forest_ops.register()
 
 NAME = "argmax"
 PRECISION, RECALL, F1, MACRO_F1 = "argmax_precision", "argmax_recall", "argmax_f1", "macro_f1"

@@ -123,11 +123,13 @@ def read_history(path: str) -> dict[str, list[float]]:
 
 def curves_png(history: dict[str, list[float]]) -> str:
     fig, axes = _subplots((8, 3), 1, 2)
+    # A network's history is per epoch; a forest head's (trainer/forest.py) per number of trees.
+    x, x_label = ((history["trees"], "trees") if "trees" in history else (np.array(history["epoch"]) + 1, "epoch"))
     for ax, metric in zip(axes, ("loss", "accuracy")):
         for key, style in ((metric, "-"), (f"val_{metric}", "--")):
             if key in history:
-                ax.plot(np.array(history["epoch"]) + 1, history[key], style, marker="o", label=key)
-        ax.set_xlabel("epoch")
+                ax.plot(x, history[key], style, marker="" if len(x) > 40 else "o", label=key)
+        ax.set_xlabel(x_label)
         ax.set_title(metric)
         ax.legend()
     return _png(fig)
@@ -169,7 +171,8 @@ def render(inputs: ReportInputs) -> str:
         "<h1>SDSS sky-object classifier: evaluation</h1>",
         f"<p class='note'>{html.escape(inputs.provenance)}</p>",
         f"<p class='verdict {status.replace(' ', '-')}'>{html.escape(status.upper())}</p>",
-        f"<p><b>{html.escape(model_info.describe(inputs.model_info))}</b></p>",
+        f"<p><b>{html.escape(model_info.describe(inputs.model_info))}</b><br>"
+        f"{html.escape(model_info.describe_head(inputs.model_info))}</p>",
     ]
     if ev.failures:
         parts.append("<ul>" + "".join(f"<li>{html.escape(f)}</li>" for f in ev.failures) + "</ul>")

@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     inputs = md.artifacts(store, evaluator.execution.id, "model", md.INPUT)
     info = model_info.load(path_utils.serving_model_path(inputs[0].uri)) if inputs else None
     print(f"run {run.name}: evaluation {evaluation.uri} ({evaluator.state.lower()})")
-    print(f"{model_info.describe(info)}\n{model_info.describe_calibration(info)}\n")
+    print(f"{model_info.describe(info)}\n{model_info.describe_head(info)}\n{model_info.describe_calibration(info)}\n")
     print(text.render(results.load(evaluation.uri)))
     if args.html:
         from evaluation import html_report

@@ -51,3 +51,15 @@ def describe_calibration(info: dict | None) -> str:
         return f"calibration: temperature {cal['temperature']:.3f} fitted on eval and kept ({held})"
     return (f"calibration: none (temperature {cal['fitted_temperature']:.3f} fitted on eval did not lower the "
             f"ECE: {held})")
+
+
+def describe_head(info: dict | None) -> str:
+    """What reads the photometry: the forest head with its size and how its image inputs were cross-fitted, or the
+    MLP (every model saved before the forest head has the MLP and records no head)."""
+    head = (info or {}).get("head") or {"head": "mlp"}
+    if head["head"] != "forest":
+        return "head: MLP (the network end to end)"
+    image = head.get("image_path")
+    via = (f"; image path: {image['kind']}, cross-fitted over {image['folds']} folds (out-of-fold train accuracy "
+           f"{image['train_accuracy_out_of_fold']:.3f}, eval {image['eval_accuracy']:.3f})" if image else "")
+    return f"head: gradient-boosted trees, {head['num_trees']} trees over {len(head['columns'])} columns{via}"

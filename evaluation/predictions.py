@@ -47,6 +47,9 @@ def predict_examples(model, serialized: Sequence[bytes], batch_size: int = 256) 
 
 
 def predict_records(model_dir: str, pattern: str) -> Predictions:
+    from trainer import forest_ops
+
+    forest_ops.register()
     serialized = read_examples(pattern)
     model = tf.saved_model.load(model_dir)
     return Predictions([from_example(s) for s in serialized], predict_examples(model, serialized))

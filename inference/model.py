@@ -39,6 +39,9 @@ def load_model(model_dir: str) -> Any:
     """The SavedModel with a raw-feature signature; ValueError naming the folder and what is wrong otherwise."""
     import tensorflow as tf
 
+    from trainer import forest_ops
+
+    forest_ops.register()  # a forest head's ops, before TensorFlow reads the graph
     hint = f"give a pushed version folder, e.g. {Path(configs.SERVING_DIR, configs.MODEL_NAME)}/<version>"
     if not tf.io.gfile.isdir(model_dir):
         raise ValueError(f"--model-dir {model_dir}: no such folder; {hint}")

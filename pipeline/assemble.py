@@ -21,7 +21,7 @@ from typing import Any
 import contract as c
 from ingest.provenance import is_image_only
 from pipeline import configs
-from trainer.features import MODEL_KINDS
+from trainer.features import HEAD_FOREST, HEAD_MLP, HEADS, MODEL_KINDS
 
 DRIFT_MODES = ("warn", "halt")
 
@@ -52,6 +52,10 @@ class RunConfig:
               f"is taken (`make encoder` pushes to outputs/real/serving/{configs.ENCODER_MODEL_NAME}), or a gs:// "
               "URI of a pushed version; frozen unless --fine-tune-encoder", metavar="SAVED_MODEL")
     fine_tune_encoder: bool = _flag(False, "train the imported encoder's weights too")
+    head: str | None = _flag(  # None: by the model (settle())
+        None, "what reads the photometry: gradient-boosted trees over the photometry, the cutout's morphology and the "
+              "cross-fitted image path's log-probabilities (forest, the default), or the network end to end (mlp, "
+              "the only head of an image-only model)", choices=HEADS)
     serving_model_name: str | None = _flag(
         None, f"push to <serving-dir>/<name>/<version>/; default {configs.MODEL_NAME} "
               f"({configs.MODEL_NAMES[c.PHOTOMETRIC]} with --inputs photometric), {configs.ENCODER_MODEL_NAME} "
@@ -120,6 +124,18 @@ def settle(cfg: RunConfig) -> RunConfig:
     image_only = cfg.model == "image" if "://" in cfg.data_dir else is_image_only(cfg.data_dir)
     if image_only and cfg.model != "image":
         raise ConfigError(f"{cfg.data_dir} holds labelled cutouts without photometry; train them with --model image")
+    if cfg.head is None:
+        cfg.head = HEAD_MLP if cfg.model == "image" else configs.HEAD
+    if cfg.head not in HEADS:
+        raise ConfigError(f"--head must be one of {list(HEADS)}, got {cfg.head!r}")
+    if cfg.head == HEAD_FOREST and cfg.model == "image":
+        raise ConfigError("--head forest reads the photometry: an image-only model (the encoder) has the mlp head")
+    if cfg.head == HEAD_FOREST and cfg.fine_tune_encoder:
+        raise ConfigError("--fine-tune-encoder trains the encoder inside the network end to end: add --head mlp (the "
+                          "forest head keeps the encoder frozen under its cross-fitted heads)")
+    if cfg.head == HEAD_FOREST and cfg.decode_images_in_transform:
+        raise ConfigError("--head forest keys its cross-fitting folds on the JPEG bytes: drop "
+                          "--decode-images-in-transform or use --head mlp")
     if cfg.schema_file is None:
         cfg.schema_file = str(configs.IMAGE_SCHEMA_FILE if image_only else configs.PHOTOMETRIC_SCHEMA_FILE
                               if cfg.inputs == c.PHOTOMETRIC else configs.SCHEMA_FILE)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import contract as c
 import schema
+from trainer.features import HEAD_FOREST
 
 # Where this package's code is: the checkout, or site-packages once installed. Code fingerprints hash it there.
 CODE_ROOT = Path(__file__).resolve().parents[1]
@@ -36,11 +37,12 @@ PHOTOMETRIC_SCHEMA_FILE = schema.path(schema.PHOTOMETRIC)  # --inputs photometri
 _CONTRACT = CODE_ROOT / "contract.py"
 CODE_FOR: dict[str, tuple[Path, ...]] = {
     "train": (CODE_ROOT / "trainer", _CONTRACT),  # Transform and Trainer
-    "evaluate": (CODE_ROOT / "evaluation" / "argmax_metrics.py", _CONTRACT),  # the Evaluator's own metric
+    # The Evaluator's own metric, and the forest head's ops its workers register before they load a model.
+    "evaluate": (CODE_ROOT / "evaluation" / "argmax_metrics.py", CODE_ROOT / "trainer" / "forest_ops.py", _CONTRACT),
     "report": (CODE_ROOT / "evaluation", CODE_ROOT / "components" / "evaluation_report.py",
                CODE_ROOT / "components" / "drift.py", CODE_ROOT / "ingest" / "provenance.py",
                CODE_ROOT / "ingest" / "records.py", CODE_ROOT / "trainer" / "calibration.py",
-               CODE_ROOT / "trainer" / "features.py", _CONTRACT),
+               CODE_ROOT / "trainer" / "features.py", CODE_ROOT / "trainer" / "forest_ops.py", _CONTRACT),
     "push": (CODE_ROOT / "components" / "atomic_pusher.py",),
     "drift": (CODE_ROOT / "components" / "drift.py", CODE_ROOT / "components" / "drift_baseline.py",
               CODE_ROOT / "components" / "blessings.py", _CONTRACT),
@@ -48,6 +50,7 @@ CODE_FOR: dict[str, tuple[Path, ...]] = {
 
 # Training.
 MODEL_KIND = "fusion"
+HEAD = HEAD_FOREST  # trees read the photometry (trainer/forest.py); --head mlp keeps the network's own MLP
 INPUTS = c.SPECTROSCOPIC  # or c.PHOTOMETRIC: no redshift, for objects without a spectrum (contract.py)
 EPOCHS = 15
 PATIENCE = 4

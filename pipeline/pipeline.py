@@ -99,7 +99,8 @@ def create_pipeline(params: PipelineParams) -> Pipeline:
         eval_args=trainer_pb2.EvalArgs(splits=["eval"]),
         custom_config={"model_kind": run.model, "inputs": run.inputs, "epochs": run.epochs,
                        "patience": configs.PATIENCE, "learning_rate": configs.LEARNING_RATE, "seed": run.seed,
-                       "encoder_trainable": bool(run.fine_tune_encoder), "code_sha256": p.fingerprints.train})
+                       "encoder_trainable": bool(run.fine_tune_encoder), "head": run.head,
+                       "code_sha256": p.fingerprints.train})
 
     baseline_resolver = _baseline(p, trainer)
 

@@ -56,3 +56,17 @@ def upstream_artifacts(store, artifact_id: int) -> list:
 
 def type_name(store, artifact) -> str:
     return store.get_artifact_types_by_id([artifact.type_id])[0].name
+
+
+def trained_state(model_dir: Path, data_dir: Path) -> list:
+    """What must repeat when a seeded run repeats: every variable (the networks' weights, the temperature) and the
+    served probabilities on the data's eval split (a forest head's trees are assets, not variables)."""
+    import numpy as np
+
+    from evaluation.predictions import predict_examples, read_examples
+    from inference.model import load_model
+
+    model = load_model(str(model_dir))  # registers a forest head's ops first
+    variables = [v.numpy() for v in sorted(model.variables, key=lambda v: v.name)]
+    served = predict_examples(model, read_examples(str(data_dir / "eval" / c.RECORD_GLOB)))
+    return [*variables, np.asarray(served)]

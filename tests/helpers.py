@@ -6,6 +6,24 @@ REPO = Path(__file__).resolve().parents[1]  # the checkout under test
 SHARED_DATA = REPO.parent / "shared" / "data"  # ../shared/data: CI lays it beside the clone
 
 
+def write_photometric_csv(objs, folder: Path) -> tuple[Path, Path]:
+    """`objs` as a SkyServer-style CSV without a redshift column (rows.csv) and their cutouts (cutouts/<objid>.jpg),
+    as sdss-predict reads them. Returns (csv, cutouts folder)."""
+    import csv
+
+    import contract as c
+
+    images = folder / "cutouts"
+    images.mkdir()
+    with open(folder / "rows.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["objid", "ra", "dec", *c.BANDS])
+        for o in objs:
+            (images / f"{o.objid}.jpg").write_bytes(o.image_jpeg)
+            w.writerow([o.objid, repr(o.ra), repr(o.dec), *(repr(o.mags[b]) for b in c.BANDS)])
+    return folder / "rows.csv", images
+
+
 def load_schema(name: str = "schema.pbtxt"):
     from google.protobuf import text_format
     from tensorflow_metadata.proto.v0 import schema_pb2

@@ -12,6 +12,7 @@ import pytest
 import tensorflow as tf
 
 import contract as c
+from inference.model import load_model
 from ingest import records
 from pipeline import metadata as md
 from pipeline.configs import PIPELINE_NAME, SCHEMA_FILE
@@ -50,7 +51,7 @@ def test_pushed_model_lineage_reaches_the_examples(e2e_run):
 
 def test_pushed_model_predicts_the_held_out_split(e2e_run, sim300):
     work, _ = e2e_run
-    loaded = tf.saved_model.load(str(versions(work)[0]))
+    loaded = load_model(str(versions(work)[0]))  # registers the forest head's ops first
     objs = list(records.read_split(sim300, "test"))
     raw = {b: tf.constant([o.mags[b] for o in objs], tf.float32) for b in c.BANDS}
     raw[c.REDSHIFT] = tf.constant([o.redshift for o in objs], tf.float32)

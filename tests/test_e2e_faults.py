@@ -12,14 +12,13 @@ import time
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import contract as c
 from components.atomic_pusher import PARTIAL_SUFFIX
 from ingest import records
 from pipeline.configs import SCHEMA_FILE
 from runners.local.workspace import Workspace
-from tests.e2e import REPO, flags, run_pipeline, states, versions
+from tests.e2e import REPO, flags, run_pipeline, states, trained_state, versions
 
 pytestmark = pytest.mark.e2e
 
@@ -45,10 +44,6 @@ def _kill_when_running(proc: subprocess.Popen, work, node: str, timeout_s: float
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-
-
-def _weights(model_dir) -> list[np.ndarray]:
-    return [v.numpy() for v in sorted(tf.saved_model.load(str(model_dir)).variables, key=lambda v: v.name)]
 
 
 def test_an_export_two_magnitudes_fainter_is_drift_and_halts_before_transform(e2e_run, sim300, tmp_path):
@@ -99,7 +94,7 @@ def test_a_second_run_on_the_same_root_is_refused_while_one_runs(recovered):
     assert "error: another run is using" in concurrent.stderr and "pid " in concurrent.stderr
 
 
-def test_runs_killed_in_transform_and_trainer_recover_and_push_the_same_model(recovered, e2e_run):
+def test_runs_killed_in_transform_and_trainer_recover_and_push_the_same_model(recovered, e2e_run, sim300):
     work, _, third = recovered
     assert third.returncode == 0, third.stdout + third.stderr
     got = states(work)
@@ -107,9 +102,9 @@ def test_runs_killed_in_transform_and_trainer_recover_and_push_the_same_model(re
     (pushed,) = versions(work)
     assert (pushed / "saved_model.pb").exists()
     assert not list(pushed.parent.glob(f".*{PARTIAL_SUFFIX}"))
-    # The same data, flags and seed as the uninterrupted e2e run: the same weights.
+    # The same data, flags and seed as the uninterrupted e2e run: the same weights, trees and answers.
     e2e_model = versions(e2e_run[0])[0]
-    for mine, theirs in zip(_weights(pushed), _weights(e2e_model), strict=True):
+    for mine, theirs in zip(trained_state(pushed, sim300), trained_state(e2e_model, sim300), strict=True):
         np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-5)
 
 

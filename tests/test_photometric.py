@@ -12,12 +12,13 @@ import tensorflow as tf
 
 import contract as c
 from evaluation.predictions import predict_examples
-from inference.model import predict_raw_with_ranges
+from inference.model import load_model, predict_raw_with_ranges
 from ingest import records
 from pipeline import metadata as md
 from pipeline.configs import PIPELINE_NAME
 from runners.local.workspace import Workspace
 from tests.e2e import ALL_NODES, PHOTOMETRIC_MODEL, REPO, states, versions
+from tests.helpers import write_photometric_csv
 
 pytestmark = pytest.mark.e2e
 
@@ -39,7 +40,7 @@ def test_records_without_redshift_train_and_push_a_photometric_model(photometric
 
 def test_serving_asks_for_no_redshift_and_both_signatures_agree(photometric_run, sim300_no_redshift):
     work, _ = photometric_run
-    model = tf.saved_model.load(str(versions(work, PHOTOMETRIC_MODEL)[0]))
+    model = load_model(str(versions(work, PHOTOMETRIC_MODEL)[0]))
     assert set(model.signatures[c.SERVING_RAW].structured_input_signature[1]) == {*c.BANDS, c.IMAGE}
     objs = list(records.read_split(sim300_no_redshift, "test"))
     probs, flags = predict_raw_with_ranges(model, objs)
@@ -78,22 +79,15 @@ def test_predict_takes_a_csv_without_a_redshift_column(photometric_run, sim300_n
     work, _ = photometric_run
     model_dir = str(versions(work, PHOTOMETRIC_MODEL)[0])
     objs = list(records.read_split(sim300_no_redshift, "test"))[:40]
-    images = tmp_path / "cutouts"
-    images.mkdir()
-    with open(tmp_path / "rows.csv", "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["objid", "ra", "dec", *c.BANDS])
-        for o in objs:
-            (images / f"{o.objid}.jpg").write_bytes(o.image_jpeg)
-            w.writerow([o.objid, repr(o.ra), repr(o.dec), *(repr(o.mags[b]) for b in c.BANDS)])
+    rows, images = write_photometric_csv(objs, tmp_path)
     out = tmp_path / "pred.csv"
-    proc = subprocess.run([sys.executable, "-m", "inference.predict", "--csv", str(tmp_path / "rows.csv"),
+    proc = subprocess.run([sys.executable, "-m", "inference.predict", "--csv", str(rows),
                            "--images", str(images), "--model-dir", model_dir, "--out", str(out)],
                           cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "model inputs: photometric" in proc.stdout
     assert f"read {len(objs)}, predicted {len(objs)}, failed 0" in proc.stdout
-    expected = predict_raw_with_ranges(tf.saved_model.load(model_dir), objs)[0]
+    expected = predict_raw_with_ranges(load_model(model_dir), objs)[0]
     with open(out) as fh:
         got = np.array([[float(r[f"p_{n}"]) for n in c.CLASS_NAMES] for r in csv.DictReader(fh)])
     assert np.allclose(got, expected, atol=1e-5)

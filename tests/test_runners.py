@@ -239,6 +239,22 @@ def test_settle_fills_the_encoder_defaults_once(tmp_path, monkeypatch):
         assemble.settle(RunConfig(data_dir="gs://b/data", inputs="spectral"))
 
 
+def test_the_head_is_the_forest_unless_the_model_is_image_only_and_impossible_pairs_are_refused(tmp_path):
+    from ingest.provenance import IMPORT_SUMMARY, LABELLED_CUTOUTS
+    from pipeline import assemble
+
+    assert assemble.settle(RunConfig(data_dir="gs://b/data")).head == "forest"
+    assert assemble.settle(RunConfig(data_dir="gs://b/data", head="mlp")).head == "mlp"
+    (tmp_path / IMPORT_SUMMARY).write_text(json.dumps({"kind": LABELLED_CUTOUTS}))
+    assert assemble.settle(RunConfig(data_dir=str(tmp_path), model="image")).head == "mlp"
+    for cfg, says in ((RunConfig(data_dir="gs://b/data", model="image", head="forest"), "image-only model"),
+                      (RunConfig(data_dir="gs://b/data", fine_tune_encoder=True), "--head mlp"),
+                      (RunConfig(data_dir="gs://b/data", decode_images_in_transform=True), "JPEG bytes"),
+                      (RunConfig(data_dir="gs://b/data", head="knn"), "--head must be one of")):
+        with pytest.raises(ConfigError, match=says):
+            assemble.settle(cfg)
+
+
 def test_a_vertex_compile_sets_the_gate_floors_seed_and_cache(tmp_path):
     def compile_with(*flags: str) -> dict:
         out = tmp_path / "spec.json"

@@ -32,6 +32,9 @@ IMAGE_XF = xf(c.IMAGE)
 LABEL_XF = xf(c.LABEL)
 CLASS_COUNTS_VOCAB = "class_counts"
 MODEL_KINDS = ("fusion", "tabular", "image")
+# What reads the photometry: gradient-boosted trees (trainer/forest.py), or the network's own MLP (trainer/model.py).
+HEAD_FOREST, HEAD_MLP = "forest", "mlp"
+HEADS = (HEAD_FOREST, HEAD_MLP)
 # Per example, one flag per tabular input (c.INPUTS[inputs] order): 1 where the value lies outside the
 # train split's [min, max] as Transform measured it. Serving returns it, so clients see extrapolation.
 RANGE_FLAGS_XF = c.OUTSIDE_TRAINING_RANGE

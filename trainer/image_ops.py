@@ -34,3 +34,13 @@ def to_pixels(images: tf.Tensor) -> tf.Tensor:
             flat = tf.identity(flat)
         return tf.map_fn(decode_one, flat, fn_output_signature=tf.TensorSpec(IMAGE_SHAPE, tf.float32))
     return tf.reshape(tf.cast(images, tf.float32), (-1, *IMAGE_SHAPE))
+
+
+def decode_images(ds: tf.data.Dataset, key: str) -> tf.data.Dataset:
+    """(features, label) batches with the `key` feature's JPEG bytes decoded to float pixels, in parallel."""
+    def decode(features, label):
+        if key in features:
+            features = {**features, key: to_pixels(features[key])}
+        return features, label
+
+    return ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE)

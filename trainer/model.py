@@ -83,14 +83,15 @@ def _morphology(pixels: tf.Tensor) -> tf.Tensor:
 
 def build(kind: str = "fusion", learning_rate: float = 1e-3, encoder: keras.Model | None = None,
           encoder_trainable: bool = False, inputs: str = c.SPECTROSCOPIC, augment: str = "sky",
-          morphology: bool = True, tabular_units: tuple[int, ...] = TABULAR_UNITS) -> keras.Model:
+          morphology: bool = True, tabular_units: tuple[int, ...] = TABULAR_UNITS, name: str | None = None
+          ) -> keras.Model:
     """`encoder` replaces the image branch with a pretrained one, frozen unless `encoder_trainable`; `inputs`
     (c.INPUTS) says whether the MLP reads the spectroscopic redshift or the magnitudes and colours alone.
 
     `augment` "sky" (the 8 symmetries of the square) or "flips" (the model before the exact pairs), `morphology`
     (the cutout's measured concentration beside the photometry, in fusion) and `tabular_units` (the MLP's layers)
     default to what won on the real multimodal eval split; the others stay for the study that chose them
-    (benchmarks/levers.py)."""
+    (benchmarks/levers.py). `name` tells apart models that live in one graph (the forest head's fold CNNs)."""
     if kind not in f.MODEL_KINDS:
         raise ValueError(f"model kind must be one of {f.MODEL_KINDS}, got {kind!r}")
     skip_tf_keras()  # before any step is traced
@@ -118,7 +119,7 @@ def build(kind: str = "fusion", learning_rate: float = 1e-3, encoder: keras.Mode
     x = keras.layers.Dense(64, activation="relu")(x)
     x = keras.layers.Dropout(0.2)(x)
     probs = keras.layers.Dense(len(c.CLASS_NAMES), activation="softmax", name=c.PROBABILITIES)(x)
-    model = keras.Model(inputs=model_in, outputs=probs, name=f"sky_{kind}")
+    model = keras.Model(inputs=model_in, outputs=probs, name=name or f"sky_{kind}")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(),
                   metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])

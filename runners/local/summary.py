@@ -29,7 +29,7 @@ def run_summary(metadata_path: str, pipeline_name: str, wall_s: float, data_note
         model = md.artifacts(store, trainer.execution.id, "model")
         if model:
             info = model_info.load(path_utils.serving_model_path(model[0].uri))
-            lines += [model_info.describe(info), model_info.describe_calibration(info)]
+            lines += [model_info.describe(info), model_info.describe_head(info), model_info.describe_calibration(info)]
     evaluator = runs.get("Evaluator")
     if evaluator:
         evaluation = md.artifacts(store, evaluator.execution.id, "evaluation")[0]
