@@ -124,6 +124,7 @@ bench-real: data/real_cutouts/.done data/real_multimodal/.done
 	git worktree remove --force /tmp/sdss-sim-before
 	$(PY) -m benchmarks.sim_to_real --real data/real_cutouts --pairs data/real_multimodal --sim before=data/sim_before after=data/sim_after
 	$(PY) -m benchmarks.levers --image-encoder $(REAL_OUT)/serving/sky_image_encoder
+	$(PY) -m benchmarks.forest_levers --image-encoder $(REAL_OUT)/serving/sky_image_encoder
 	$(PY) -m benchmarks.exact_pairs --image-encoder $(REAL_OUT)/serving/sky_image_encoder
 
 # What data settings rest on: the drift thresholds (pipeline/configs.py), the simulator against DR14 (minutes).

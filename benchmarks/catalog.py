@@ -164,6 +164,7 @@ def main(argv: list[str] | None = None) -> str:
     p.add_argument("--engines", nargs="+", choices=ENGINES, default=list(ENGINES))
     p.add_argument("--pool", type=int, default=3000, help="objects whose cutouts are rendered (and reused)")
     p.add_argument("--shard", type=int, default=25_000, help="objects per TFRecord file")
+    p.add_argument("--title", default=TITLE, help="the BENCHMARKS.md section to write (another model, another one)")
     args = parse(p, argv)
     from evaluation import model_info
 
@@ -202,7 +203,7 @@ def main(argv: list[str] | None = None) -> str:
             f"vCPU (n1-standard); Dataproc at ${GCE_VCPU_HOUR_USD}/vCPU-hour of n1-standard-4 on demand plus the "
             f"${DATAPROC_VCPU_HOUR_USD}/vCPU-hour Dataproc fee. Estimates, not measured there, and without either "
             "service's own overhead, reading from cloud storage, or cluster start-up:\n\n" + on_paper(per_object))
-    return publish(TITLE, body, args)
+    return publish(args.title, body, args)
 
 
 if __name__ == "__main__":

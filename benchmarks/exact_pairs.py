@@ -7,9 +7,11 @@ OWN SkyServer cutout at 0.4"/px), imported as `make run-real` imports it: `inges
 SDSS field is on both sides of a split. Nothing is chosen on the test split; this script is the only reader of it.
 
 Models, in both input modes (photometric: u..z and colours; spectroscopic: the same and the redshift):
-- fusion and tabular-only: `pipeline/run_local.py` runs (fusion starts from the real-pixel encoder that
-  `make encoder` trained on real_cutouts less every real_multimodal eval and test image), scored through their
-  serving signature with the temperature the Trainer kept;
+- fusion with the forest head (the served default: trees over the photometry, the cutout's morphology and the
+  cross-fitted image heads' log-probabilities), fusion with the MLP head (the network end to end, served before the
+  forest head) and tabular-only (MLP head): `pipeline/run_local.py` runs (fusion starts from the real-pixel encoder
+  that `make encoder` trained on real_cutouts less every real_multimodal object and every image of an eval or test
+  field), scored through their serving signature with the temperature the Trainer kept;
 - image-only: that encoder on its own (it reads no photometry: one model for both modes);
 - HistGradientBoosting and RandomForest on the same inputs as the network (u..z and the four colours, plus the
   redshift in the spectroscopic mode), and HistGradientBoosting with the cutout's measured morphology
@@ -38,18 +40,22 @@ from ingest import records
 from pipeline import configs
 from trainer import calibration
 
-TITLE = "Exact pairs"
+TITLE = "Exact pairs, forest head"  # "Exact pairs" above it keeps the MLP-head numbers (revision 1e164a9)
 SHARED = REPO.parent / "shared" / "data"
 SCALE = 0.4
 MODES = (c.PHOTOMETRIC, c.SPECTROSCOPIC)
-FUSION, TABULAR, IMAGE = "fusion", "tabular-only", "image-only (the encoder)"
+FUSION, FUSION_MLP, TABULAR, IMAGE = ("fusion (forest head)", "fusion (MLP head)", "tabular-only (MLP head)",
+                                      "image-only (the encoder)")
+# name -> (model kind, run flags): the networks this benchmark trains, each through the pipeline.
+NETWORKS = {FUSION: ("fusion", ("--head", "forest")), FUSION_MLP: ("fusion", ("--head", "mlp")),
+            TABULAR: ("tabular", ("--head", "mlp"))}
 HGB, RF, HGB_MORPH, STACK = ("HistGradientBoosting", "RandomForest", "HistGradientBoosting + cutout morphology",
                              "late-fusion stack (HGB + encoder log-probabilities)")
 TREES = (HGB, RF)
-GOALS = {c.PHOTOMETRIC: "fusion >= best tree + 0.03 accuracy, macro-F1 >= 0.962, QSO F1 >= 0.936; fusion >= the "
-                        "late-fusion stack, and >= tabular-only in every seed; top-label ECE <= 0.02 and QSO precision "
-                        ">= 0.95 at P(QSO) >= 0.9",
-         c.SPECTROSCOPIC: "fusion >= best tree + 0.005 accuracy"}
+GOALS = {c.PHOTOMETRIC: "fusion (forest head) >= max(HGB + morphology, the late-fusion stack) + 0.003 accuracy, "
+                        "macro-F1 >= 0.975, QSO F1 >= 0.96, and >= the MLP head in every seed; top-label ECE <= 0.02 "
+                        "and QSO precision >= 0.95 at P(QSO) >= 0.9",
+         c.SPECTROSCOPIC: "fusion (forest head) >= best tree + 0.005 accuracy"}
 
 
 def import_pairs(pairs_dir: Path, out: Path, limit: int | None) -> Path:
@@ -139,7 +145,7 @@ def bin_tables(per_model: dict[str, list[dict[str, float]]], test: list[records.
         rows.append(f"| {label} | {len(idx)} | {mix} | " + " | ".join(cells) + " |")
     acc = ("| bin | n | GALAXY / STAR / QSO | " + " | ".join(f"{m}: acc / macro-F1" for m in models)
            + " |\n|---|---|---|" + "---|" * len(models) + "\n" + "\n".join(rows) + "\n")
-    shown = [m for m in (FUSION, TABULAR, HGB, RF, STACK) if m in per_model]
+    shown = [m for m in (FUSION, FUSION_MLP, TABULAR, HGB, HGB_MORPH, STACK) if m in per_model]
     rows = []
     for label in members:
         cells = [" / ".join(mean_std([r[f"bin:{label}:{n} F1"] for r in per_model[m]], 3).split(" ± ")[0]
@@ -152,21 +158,20 @@ def bin_tables(per_model: dict[str, list[dict[str, float]]], test: list[records.
 
 def verdict(mode: str, per_model: dict[str, list[dict[str, float]]]) -> str:
     mean = {m: np.mean([r["accuracy"] for r in runs]) for m, runs in per_model.items()}
-    best = max(TREES, key=lambda m: mean[m])
+    trees = [m for m in (*TREES, HGB_MORPH, STACK) if m in mean]
+    best = max(trees, key=lambda m: mean[m])
     fus = per_model[FUSION]
-    lines = [f"fusion {mean[FUSION]:.4f} against the best tree ({best}) {mean[best]:.4f}: "
-             f"{mean[FUSION] - mean[best]:+.4f} (goal {'+0.03' if mode == c.PHOTOMETRIC else '+0.005'})"]
-    if mode == c.PHOTOMETRIC:
-        tab = [r["accuracy"] for r in per_model[TABULAR]]
-        fa = [r["accuracy"] for r in fus]
-        lines += [f"macro-F1 {np.mean([r['macro_f1'] for r in fus]):.4f} (goal 0.962); QSO F1 "
-                  f"{np.mean([f1(r, 'QSO') for r in fus]):.4f} (goal 0.936)",
-                  f"against the late-fusion stack {mean[STACK]:.4f}: {mean[FUSION] - mean[STACK]:+.4f}; against "
-                  f"HGB + cutout morphology {mean[HGB_MORPH]:.4f}: {mean[FUSION] - mean[HGB_MORPH]:+.4f}",
-                  f"fusion >= tabular-only in {sum(f >= t for f, t in zip(fa, tab))} of {len(fa)} seeds (fusion "
-                  f"{', '.join(f'{x:.4f}' for x in fa)}; tabular {', '.join(f'{t:.4f}' for t in tab)})",
-                  f"top-label ECE {np.mean([r['ece'] for r in fus]):.4f} (goal <= 0.02); QSO precision at "
-                  f"P(QSO) >= 0.9 {np.nanmean([r['QSO precision at P>=0.9'] for r in fus]):.3f} (goal >= 0.95)"]
+    lines = [f"fusion (forest head) {mean[FUSION]:.4f} against the best tree-based baseline ({best}) {mean[best]:.4f}: "
+             f"{mean[FUSION] - mean[best]:+.4f} (goal {'+0.003' if mode == c.PHOTOMETRIC else '+0.005'})"]
+    lines.append(f"macro-F1 {np.mean([r['macro_f1'] for r in fus]):.4f}; QSO F1 "
+                 f"{np.mean([f1(r, 'QSO') for r in fus]):.4f}" + (" (goals 0.975 and 0.96)" if mode == c.PHOTOMETRIC
+                                                                   else ""))
+    if FUSION_MLP in per_model:
+        fa, ma = [r["accuracy"] for r in fus], [r["accuracy"] for r in per_model[FUSION_MLP]]
+        lines.append(f"forest head >= MLP head in {sum(a >= b for a, b in zip(fa, ma))} of {len(fa)} seeds (forest "
+                     f"{', '.join(f'{x:.4f}' for x in fa)}; MLP {', '.join(f'{x:.4f}' for x in ma)})")
+    lines.append(f"top-label ECE {np.mean([r['ece'] for r in fus]):.4f} (goal <= 0.02); QSO precision at "
+                 f"P(QSO) >= 0.9 {np.nanmean([r['QSO precision at P>=0.9'] for r in fus]):.3f} (goal >= 0.95)")
     return "".join(f"- {line}\n" for line in lines)
 
 
@@ -218,6 +223,8 @@ def main(argv: list[str] | None = None) -> str:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
     p.add_argument("--limit", type=int, help="only about N objects (smoke tests)")
+    p.add_argument("--networks", nargs="+", default=list(NETWORKS), choices=list(NETWORKS),
+                   help="which networks to train (the trees always run)")
     p.add_argument("--sheet", default=str(REPO / "outputs" / "benchmarks" / "exact_pairs_errors.png"),
                    help="where to draw the contact sheet of the photometric fusion's test errors ('' for none)")
     p.add_argument("--json", default=str(REPO / "outputs" / "benchmarks" / "exact_pairs.json"),
@@ -241,9 +248,12 @@ def main(argv: list[str] | None = None) -> str:
             work = Path(tmp) / mode
             work.mkdir()
             (work / "data").symlink_to(data)
-            per_model: dict[str, list[dict[str, float]]] = {FUSION: [], TABULAR: []}
+            per_model: dict[str, list[dict[str, float]]] = {name: [] for name in args.networks}
             for seed in args.seeds:
-                for name, kind, flags in ((FUSION, "fusion", ("--image-encoder", encoder)), (TABULAR, "tabular", ())):
+                for name in args.networks:
+                    kind, flags = NETWORKS[name]
+                    if kind == "fusion":
+                        flags = (*flags, "--image-encoder", encoder)
                     pred = network_predictions(kind, seed, args.epochs, work, test, "--inputs", mode, *flags)
                     per_model[name].append(score(pred.probabilities, test))
                     if name == FUSION and mode == c.PHOTOMETRIC and fusion_seed0 is None:
@@ -259,7 +269,7 @@ def main(argv: list[str] | None = None) -> str:
                          f"{bin_tables(per_model, test, 'r ')}\nBy redshift:\n\n"
                          f"{bin_tables(per_model, test, 'redshift ')}")
         if fusion_seed0 is not None:
-            parts.append("### Errors of the photometric fusion model (test split, seed 0)\n\n"
+            parts.append("### Errors of the photometric fusion model, forest head (test split, seed 0)\n\n"
                          + errors(test, fusion_seed0, Path(args.sheet) if args.sheet else None))
         summary = json.loads((data / "import_summary.json").read_text())
     if args.json:
@@ -270,7 +280,8 @@ def main(argv: list[str] | None = None) -> str:
     note = (f"Data: REAL SkyServer photometry and each object's OWN REAL cutout (../shared/data/real_multimodal), "
             f"split by SDSS field ({summary['fields_per_split']} fields): train {counts['train']}, eval "
             f"{counts['eval']}, test {counts['test']} ({mix}). Test is read by this script alone. The encoder "
-            f"(`{Path(encoder).name}`) was trained on real_cutouts less every real_multimodal eval and test image.")
+            f"(`{Path(encoder).name}`) was trained on real_cutouts less every real_multimodal object and every image "
+            f"of a field in its eval or test split.")
     return publish(TITLE, header(args.command) + "\n" + note + "\n\n" + "\n".join(parts), args)
 
 
