@@ -49,6 +49,7 @@ class ImagePath:
     heads: list[keras.Model]
     kind: str  # "encoder heads" or "cnn"
     fitted_rows: list[int] = field(default_factory=list)  # rows each head was fitted on (the train split less a fold)
+    histories: list[dict[str, list[float]]] = field(default_factory=list)  # each head's Keras History, per epoch
 
 
 @dataclass
@@ -130,18 +131,20 @@ def fit_encoder_heads(encoder: keras.Model, train: tf.data.Dataset, val: tf.data
 
     z_tr, y_tr, fold_tr = embed(train)
     z_ev, y_ev, _ = embed(val)
-    heads, fitted = [], []
+    heads, fitted, histories = [], [], []
     for k in range(folds):
         rows = fold_tr != k
         head = keras.Sequential([keras.Input(shape=z_tr.shape[1:]),
                                  keras.layers.Dense(len(c.CLASS_NAMES), activation="softmax")], name=f"image_head_{k}")
         head.compile(optimizer=keras.optimizers.Adam(1e-2), loss=keras.losses.SparseCategoricalCrossentropy())
-        head.fit(z_tr[rows], y_tr[rows], validation_data=(z_ev, y_ev), epochs=epochs, batch_size=model_lib.BATCH_SIZE,
-                 class_weight=weights, verbose=0, callbacks=[keras.callbacks.EarlyStopping(
-                     monitor="val_loss", patience=patience, restore_best_weights=True)])
+        history = head.fit(z_tr[rows], y_tr[rows], validation_data=(z_ev, y_ev), epochs=epochs,
+                           batch_size=model_lib.BATCH_SIZE, class_weight=weights, verbose=0,
+                           callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
+                                                                    restore_best_weights=True)])
         heads.append(head)
         fitted.append(int(rows.sum()))
-    return ImagePath(encoder, heads, "encoder heads", fitted)
+        histories.append(history.history)
+    return ImagePath(encoder, heads, "encoder heads", fitted, histories)
 
 
 def fit_cnns(raw_train: tf.data.Dataset, val: tf.data.Dataset, epochs: int, patience: int,
@@ -151,16 +154,17 @@ def fit_cnns(raw_train: tf.data.Dataset, val: tf.data.Dataset, epochs: int, pati
     split less fold k (`raw_train`: shuffled batches with JPEG bytes)."""
     from trainer.image_ops import decode_images
 
-    heads, fitted = [], []
+    heads, fitted, histories = [], [], []
     for k in range(folds):
         rows = crossfit.without_fold(raw_train, k, f.IMAGE_XF, batch_size, folds)
         cnn = model_lib.build("image", learning_rate, name=f"image_cnn_{k}")
-        cnn.fit(decode_images(rows, f.IMAGE_XF).prefetch(tf.data.AUTOTUNE), validation_data=val, epochs=epochs,
-                class_weight=weights, verbose=2, callbacks=[keras.callbacks.EarlyStopping(
-                    monitor="val_loss", patience=patience, restore_best_weights=True)])
+        history = cnn.fit(decode_images(rows, f.IMAGE_XF).prefetch(tf.data.AUTOTUNE), validation_data=val,
+                          epochs=epochs, class_weight=weights, verbose=2, callbacks=[keras.callbacks.EarlyStopping(
+                              monitor="val_loss", patience=patience, restore_best_weights=True)])
         heads.append(cnn)
         fitted.append(int(sum(int(tf.size(y)) for _, y in rows)))
-    return ImagePath(None, heads, "cnn", fitted)
+        histories.append(history.history)
+    return ImagePath(None, heads, "cnn", fitted, histories)
 
 
 def fit_forest(train: Table, val: Table, seed: int, num_trees: int = NUM_TREES, max_depth: int = MAX_DEPTH,
@@ -227,13 +231,24 @@ def check_served(model: keras.Model, gbt: keras.Model, val_ds: tf.data.Dataset, 
     return probs
 
 
-def write_history(gbt: keras.Model, path: str) -> None:
-    """The report's training curves: the forest's validation (eval) loss and accuracy as trees are added."""
+def write_history(gbt: keras.Model, image: ImagePath | None, path: str) -> None:
+    """The report's training curves (c.HISTORY_FILE): per epoch, the image models' loss and accuracy (the mean over
+    the folds still training at that epoch), as a network's history is; a forest without an image path writes its
+    eval loss and accuracy per number of trees instead. `forest_history.csv` beside it always holds the latter."""
     logs = gbt.make_inspector().training_logs()
+    trees = "trees,val_loss,val_accuracy\n" + "".join(
+        f"{log.num_trees},{log.evaluation.loss},{log.evaluation.accuracy}\n" for log in logs)
+    with tf.io.gfile.GFile(os.path.join(os.path.dirname(path), "forest_history.csv"), "w") as fh:
+        fh.write(trees)
     with tf.io.gfile.GFile(path, "w") as fh:
-        fh.write("trees,val_loss,val_accuracy\n")
-        for log in logs:
-            fh.write(f"{log.num_trees},{log.evaluation.loss},{log.evaluation.accuracy}\n")
+        if image is None or not image.histories:
+            fh.write(trees)
+            return
+        keys = sorted(image.histories[0])
+        fh.write(",".join(["epoch", *keys]) + "\n")
+        for epoch in range(max(len(h[keys[0]]) for h in image.histories)):
+            ran = [h for h in image.histories if len(h[keys[0]]) > epoch]
+            fh.write(",".join([str(epoch), *(str(float(np.mean([h[k][epoch] for h in ran]))) for k in keys)]) + "\n")
 
 
 def summary(gbt: keras.Model, image: ImagePath | None, train: Table, val: Table) -> dict:

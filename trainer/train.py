@@ -156,7 +156,7 @@ def _fit_forest_head(fn_args: tfx.components.FnArgs, tft_out: tft.TFTransformOut
     done("trees")
     model = forest.compose(gbt, tabular, image, kind)
     served = forest.check_served(model, gbt, raw(fn_args.eval_files), val_table)
-    forest.write_history(gbt, os.path.join(fn_args.model_run_dir, c.HISTORY_FILE))
+    forest.write_history(gbt, image, os.path.join(fn_args.model_run_dir, c.HISTORY_FILE))
     done("composed and checked")
     calib = calibration.choose(served, val_table.labels)
     return model, calib, forest.summary(gbt, image, train_table, val_table)
