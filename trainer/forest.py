@@ -30,8 +30,8 @@ from trainer.sky_layers import Morphology
 
 keras = tf.keras
 
-# Chosen on the real multimodal eval split (BENCHMARKS.md "Exact pairs, forest head"); early stopping on eval picks
-# the number of trees actually kept.
+# Chosen on the real multimodal eval split (BENCHMARKS.md "Exact pairs, forest head: levers, ..."); early stopping
+# on eval picks the number of trees actually kept.
 NUM_TREES = 300
 MAX_DEPTH = 6
 SHRINKAGE = 0.1
