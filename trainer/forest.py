@@ -116,6 +116,8 @@ def fit_encoder_heads(encoder: keras.Model, train: tf.data.Dataset, val: tf.data
     embedding is computed once per split: the encoder is frozen)."""
     from trainer.image_ops import to_pixels
 
+    encoder.trainable = False  # frozen: only the heads are fitted, and the saved model says so
+
     @tf.function
     def embedding(jpeg):
         return encoder(to_pixels(jpeg), training=False), crossfit.fold_ids(jpeg, folds)
