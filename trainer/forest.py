@@ -205,7 +205,15 @@ def compose(gbt: keras.Model, tabular: Sequence[str], image: ImagePath | None, k
         logp = tf.math.log(tf.maximum(probs, LOGP_FLOOR))
         extra = keras.layers.Concatenate(name="forest_image_columns")([Morphology(name="morphology")(pixels), logp])
         columns.update({n: extra[:, k] for k, n in enumerate((*MORPHOLOGY_NAMES, *IMAGE_LOGP_NAMES))})
-    return keras.Model(inputs=model_in, outputs=gbt(columns), name=f"sky_{kind}_forest")
+    return keras.Model(inputs=model_in, outputs=all_classes(gbt(columns)), name=f"sky_{kind}_forest")
+
+
+def all_classes(probs: tf.Tensor) -> tf.Tensor:
+    """[B, classes seen in training] -> [B, len(c.CLASS_NAMES)]. TF-DF sizes its output from the largest label id it
+    was trained on; a class id above it (QSO, in a training set without quasars) gets probability 0 instead of a
+    missing column, so every signature still returns one probability per contract class."""
+    missing = len(c.CLASS_NAMES) - probs.shape[-1]
+    return tf.pad(probs, [[0, 0], [0, missing]]) if missing > 0 else probs
 
 
 def check_served(model: keras.Model, gbt: keras.Model, val_ds: tf.data.Dataset, val: Table) -> np.ndarray:
@@ -225,7 +233,8 @@ def check_served(model: keras.Model, gbt: keras.Model, val_ds: tf.data.Dataset, 
     for features, _ in val_ds:
         served.append(serve(features).numpy())
         k += len(served[-1])
-    direct = gbt.predict(tf.data.Dataset.from_tensor_slices(val.columns).batch(1024), verbose=0)
+    direct = all_classes(tf.constant(gbt.predict(tf.data.Dataset.from_tensor_slices(val.columns).batch(1024),
+                                                 verbose=0))).numpy()
     probs = np.concatenate(served) if k else np.zeros((0, len(c.CLASS_NAMES)), np.float32)
     gap = float(np.abs(probs - direct).max()) if k else 0.0
     if gap > 1e-4:
