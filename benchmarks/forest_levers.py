@@ -36,6 +36,12 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "default inputs, 600 rounds of depth 4, shrinkage 0.05": ("heads", {"num_trees": 600, "max_depth": 4,
                                                                         "shrinkage": 0.05}),
     "default inputs, depth 8": ("heads", {"max_depth": 8}),
+    # HistGradientBoosting's shape, where TF-DF's learner trailed it on the same columns (0.9717 against 0.9766):
+    "default inputs, at least 20 rows a leaf": ("heads", {"min_examples": 20}),
+    "default inputs, 255-bin histograms": ("heads", {"discretize_numerical_features": True}),
+    "default inputs, HGB's shape: best-first, 31 leaves, 20 rows a leaf, 255 bins": (
+        "heads", {"growing_strategy": "BEST_FIRST_GLOBAL", "max_num_nodes": 61, "max_depth": -1, "min_examples": 20,
+                  "discretize_numerical_features": True}),
 }
 
 

@@ -32,9 +32,8 @@ keras = tf.keras
 
 # Chosen on the real multimodal eval split (BENCHMARKS.md "Exact pairs, forest head: levers, ..."); early stopping
 # on eval picks the number of trees actually kept.
-NUM_TREES = 300
-MAX_DEPTH = 6
-SHRINKAGE = 0.1
+# The trees' hyper-parameters, chosen on eval by benchmarks/forest_levers.py (its variants override them).
+HYPER = {"num_trees": 300, "max_depth": 6, "shrinkage": 0.1}
 MORPHOLOGY_NAMES = tuple(f"morph_{band}_{m}" for m in ("c2_8", "c4_12", "rms", "peak") for band in "gri")
 IMAGE_LOGP_NAMES = tuple(f"image_logp_{name}" for name in c.CLASS_NAMES)
 SMALL_TABLE = 20_000  # rows under which the trees grow fastest on one thread (_threads)
@@ -169,18 +168,17 @@ def fit_cnns(raw_train: tf.data.Dataset, val: tf.data.Dataset, epochs: int, pati
     return ImagePath(None, heads, "cnn", fitted, histories)
 
 
-def fit_forest(train: Table, val: Table, seed: int, num_trees: int = NUM_TREES, max_depth: int = MAX_DEPTH,
-               shrinkage: float = SHRINKAGE) -> keras.Model:
-    """The TF-DF gradient-boosted trees on the train table, early-stopped on the eval table (the size arguments
-    stay for benchmarks/forest_levers.py, which chose the defaults)."""
+def fit_forest(train: Table, val: Table, seed: int, **hyper) -> keras.Model:
+    """The TF-DF gradient-boosted trees on the train table, early-stopped on the eval table; `hyper` overrides HYPER
+    (benchmarks/forest_levers.py, which chose it)."""
     import tensorflow_decision_forests as tfdf
 
     def dataset(t: Table) -> tf.data.Dataset:
         return tf.data.Dataset.from_tensor_slices((t.columns, t.labels)).batch(1024)
 
     gbt = tfdf.keras.GradientBoostedTreesModel(
-        task=tfdf.keras.Task.CLASSIFICATION, num_trees=num_trees, max_depth=max_depth, shrinkage=shrinkage,
-        random_seed=seed, verbose=0, name="forest", num_threads=_threads(len(train.labels)))
+        task=tfdf.keras.Task.CLASSIFICATION, **(HYPER | hyper), random_seed=seed, verbose=0, name="forest",
+        num_threads=_threads(len(train.labels)))
     gbt.fit(dataset(train), validation_data=dataset(val), verbose=0)
     return gbt
 
@@ -267,7 +265,7 @@ def summary(gbt: keras.Model, image: ImagePath | None, train: Table, val: Table)
     inspector = gbt.make_inspector()
     importance = inspector.variable_importances().get("NUM_AS_ROOT", [])
     out = {"head": "forest", "library": "tensorflow_decision_forests GradientBoostedTreesModel",
-           "num_trees": int(inspector.num_trees()), "max_depth": MAX_DEPTH, "shrinkage": SHRINKAGE,
+           "num_trees": int(inspector.num_trees()), "hyper": HYPER,
            "columns": list(train.columns), "train_rows": int(len(train.labels)), "eval_rows": int(len(val.labels)),
            "root_splits": {str(v[0].name): float(v[1]) for v in importance[:10]}}
     if image is not None:
