@@ -67,7 +67,10 @@ def _import(argv: list[str]) -> int:
 
     p = argparse.ArgumentParser(prog="python -m ingest import", description=doc,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--csv", required=True, help="SkyServer SQL export")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--table", dest="csv", help="the catalogue: a FITS binary table (.fits, .fit, .fits.gz), a "
+                     "VOTable (.vot, .xml), ECSV (.ecsv) or CSV, by extension")
+    src.add_argument("--csv", help="the same (any of those formats): a SkyServer SQL export")
     p.add_argument("--images", default=None, help="folder of cutouts named by objid, J<ra><dec> key or row<N>")
     p.add_argument("--simulate-missing-images", action="store_true",
                    help="render a GalSim cutout from the photometry where no image file exists")

@@ -42,9 +42,11 @@ class ImportReport:
                 + simulated)
 
 
-def reject(rejects: list[Reject], csv_path: Path, line: int, row: dict[str, str], r: RowRejected) -> None:
-    """Keeps the row, its error located in the file (`export.csv line 7, field 'u': ...`)."""
-    rejects.append(Reject.of(f"{csv_path.name} line {line}", r, line, tuple(row.values())))
+def reject(rejects: list[Reject], path: Path, line: int, row: dict[str, str], r: RowRejected, data_row: int) -> None:
+    """Keeps the row, its error located in the file: `export.csv line 7, field 'u': ...` for a CSV, `export.fits
+    row 6, ...` for a table (`line` 0: a table row has no file line)."""
+    where = f"{path.name} line {line}" if line else f"{path.name} row {data_row}"
+    rejects.append(Reject.of(where, r, line, tuple(row.values()), data_row))
 
 
 def finish(objs: list, rejects: list[Reject], read: int, header: Header, out: Path, fractions: Sequence[float],
@@ -60,15 +62,17 @@ def finish(objs: list, rejects: list[Reject], read: int, header: Header, out: Pa
     notes = list(notes or [])
     if header.renamed():
         notes.insert(0, f"columns read under other names: {header.describe()}")
-    rejects = sorted(rejects, key=lambda rj: rj.line)
+    rejects = sorted(rejects, key=lambda rj: (rj.data_row, rj.line))
     by_reason = dict(collections.Counter(rj.reason for rj in rejects))
     with staged(out, overwrite) as tmp:
         splits = write_all(objs, tmp, fractions, groups)
         with open(tmp / REJECTS_FILE, "w", newline="") as f:
             w = csv.writer(f)
-            w.writerow(["line", "reason", "field", "detail", *header.original])
+            ours = ["line", "row", "reason", "field", "detail"]
+            # An SDSS export has its own `field` (the imaging field): a repeated name would shadow ours in readers.
+            w.writerow([*ours, *(f"{h} (input)" if h.strip().lower() in ours else h for h in header.original)])
             for rj in rejects:
-                w.writerow([rj.line, rj.reason, rj.field, rj.detail, *rj.row])
+                w.writerow([rj.line or "", rj.data_row or "", rj.reason, rj.field, rj.detail, *rj.row])
         report = ImportReport(read, len(objs), len(rejects), by_reason, splits, str(out / REJECTS_FILE),
                               summary.get("simulated_images", 0), notes)
         if report.read != report.written + report.rejected:

@@ -11,10 +11,12 @@ is inexact, and those rows are keyed by position, `J<ra>±<dec>` (5 decimals).
 
 from __future__ import annotations
 
-import math
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
 
 EXACT_OBJID = re.compile(r"^\d{1,20}$")
 SAME_OBJECT_ARCSEC = 1.0
@@ -30,18 +32,39 @@ def object_key(objid_text: str, ra: float, dec: float) -> str:
     return text if EXACT_OBJID.match(text) else position_key(ra, dec)
 
 
+def sky(ra: Sequence[float] | np.ndarray, dec: Sequence[float] | np.ndarray):
+    """ICRS positions in degrees, as astropy compares them (SkyServer's ra, dec are ICRS)."""
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord
+
+    return SkyCoord(ra=np.asarray(ra, float) * u.deg, dec=np.asarray(dec, float) * u.deg, frame="icrs")
+
+
 def separation_arcsec(ra1: float, dec1: float, ra2: float, dec2: float) -> float:
-    """Great-circle distance (haversine, stable at small angles)."""
-    r1, d1, r2, d2 = map(math.radians, (ra1, dec1, ra2, dec2))
-    h = math.sin((d2 - d1) / 2) ** 2 + math.cos(d1) * math.cos(d2) * math.sin((r2 - r1) / 2) ** 2
-    return math.degrees(2 * math.asin(min(1.0, math.sqrt(h)))) * 3600
+    """Great-circle distance (astropy's Vincenty formula, exact at small and large angles)."""
+    return float(sky([ra1], [dec1]).separation(sky([ra2], [dec2]))[0].arcsec)
+
+
+def near_pairs(ra: np.ndarray, dec: np.ndarray, radius_arcsec: float = SAME_OBJECT_ARCSEC
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every pair (i < j) of positions within `radius_arcsec`, with its separation in arcsec: astropy's
+    search_around_sky (a k-d tree), so a million rows are compared without a million squared."""
+    import astropy.units as u
+    from astropy.coordinates import search_around_sky
+
+    if len(ra) < 2:
+        return np.zeros(0, int), np.zeros(0, int), np.zeros(0)
+    coords = sky(ra, dec)
+    i, j, sep, _ = search_around_sky(coords, coords, radius_arcsec * u.arcsec)
+    keep = i < j
+    return i[keep], j[keep], sep[keep].arcsec
 
 
 @dataclass(frozen=True)
 class Sighting:
     """What a row says about which object it is: its objid as written and its position."""
 
-    line: int
+    line: int  # the file line (a CSV) or the 1-based row (a FITS, VOTable or ECSV table): see `unit`
     objid: str
     ra: float
     dec: float
@@ -54,21 +77,24 @@ class Keys:
     inexact: dict[str, int] = field(default_factory=dict)  # shared objid -> how many objects carry it
 
 
-def assign_keys(rows: list[Sighting]) -> Keys:
+def assign_keys(rows: list[Sighting], unit: str = "line") -> Keys:
+    """`unit`: what Sighting.line counts, as the duplicates' reasons name it ("line" of a CSV, "row" of a table)."""
     out = Keys()
     groups: dict[str, list[int]] = defaultdict(list)
     for k, row in enumerate(rows):
         groups[object_key(row.objid, row.ra, row.dec)].append(k)
     for key, members in groups.items():
         kept: list[int] = []
-        for k in members:
-            same = next((j for j in kept if separation_arcsec(rows[j].ra, rows[j].dec, rows[k].ra, rows[k].dec)
-                         <= SAME_OBJECT_ARCSEC), None)
+        if len(members) > 1:  # one SkyCoord per shared key, not per row: most keys are one row's
+            coords = sky([rows[k].ra for k in members], [rows[k].dec for k in members])
+        for n, k in enumerate(members):
+            seps = coords[n].separation(coords[[members.index(j) for j in kept]]).arcsec if kept else []
+            same = next((j for j, sep in zip(kept, seps) if sep <= SAME_OBJECT_ARCSEC), None)
             if same is None:
                 kept.append(k)
             else:
-                sep = separation_arcsec(rows[same].ra, rows[same].dec, rows[k].ra, rows[k].dec)
-                out.duplicate[k] = (f"same object as line {rows[same].line} (objid {rows[k].objid.strip()}, "
+                sep = float(seps[kept.index(same)])
+                out.duplicate[k] = (f"same object as {unit} {rows[same].line} (objid {rows[k].objid.strip()}, "
                                     f"{sep:.2f}\" apart)")
         rekey = len(kept) > 1 and EXACT_OBJID.match(key) is not None
         if rekey:
@@ -79,7 +105,7 @@ def assign_keys(rows: list[Sighting]) -> Keys:
     for k in sorted(out.key):
         key = out.key[k]
         if key in first:
-            out.duplicate[k] = f"same position as line {rows[first[key]].line} (key {key})"
+            out.duplicate[k] = f"same position as {unit} {rows[first[key]].line} (key {key})"
             del out.key[k]
         else:
             first[key] = k

@@ -78,7 +78,7 @@ def import_cutouts(labels_csv: str, images_dir: str, out_dir: str,
                 raise RowRejected("no_image", c.IMAGE, f"no {objid}.jpg or row{data_row}.jpg in {img_dir}")
             jpeg = load_cutout(path, cutout_scale)
         except RowRejected as r:
-            reject(rejects, csv_p, line, row, r)
+            reject(rejects, csv_p, line, row, r, data_row)
             continue
         seen[objid] = line
         objs.append(image_only(objid, jpeg, label))

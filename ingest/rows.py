@@ -40,11 +40,12 @@ class Reject:
     field: str
     message: str  # what is wrong, without where
     line: int = 0  # the file line, for a CSV row
-    row: tuple[str, ...] = ()  # the row's values as read, for a CSV row
+    row: tuple[str, ...] = ()  # the row's values as read, for a CSV or table row
+    data_row: int = 0  # the 1-based data row, for a CSV or table row (a table row has no file line)
 
     @classmethod
-    def of(cls, where: str, r: RowRejected, line: int = 0, row: tuple[str, ...] = ()) -> Reject:
-        return cls(where, r.reason, r.field, r.detail, line, row)
+    def of(cls, where: str, r: RowRejected, line: int = 0, row: tuple[str, ...] = (), data_row: int = 0) -> Reject:
+        return cls(where, r.reason, r.field, r.detail, line, row, data_row)
 
     @property
     def detail(self) -> str:

@@ -1,6 +1,11 @@
 """Import a user's SkyServer SQL export (plus a folder of cutouts) into pipeline records.
 
     python -m ingest import --csv export.csv --images cutouts/ --out data/mine [--simulate-missing-images]
+    python -m ingest import --table casjobs.fits --images cutouts/ --out data/mine     (or .vot, .xml, .ecsv)
+
+The table's format goes by its extension (ingest/tables.py): a FITS binary table, a VOTable or ECSV through astropy,
+anything else as CSV. A table row is named by its 1-based row number (`export.fits row 7`), a CSV row by its file
+line; rejects.csv has both columns, and `row` means the same in every format.
 
 Columns may use another dialect's names (ingest/columns.py: Kaggle SDSS17's
 obj_ID/alpha/delta, SpecPhotoAll's modelMag_*); the mapping used is printed.
@@ -34,12 +39,12 @@ from pathlib import Path
 import numpy as np
 
 import contract as c
-from ingest.columns import read_rows
 from ingest.cutout import SKYSERVER_SCALE_ARCSEC
 from ingest.import_report import SPLIT_BY_OBJECT, ImportReport, finish, reject, split_group
 from ingest.keys import Sighting, assign_keys, object_key
 from ingest.rows import LabelledRow, Reject, RowRejected, find_image, load_cutout, parse_labelled
 from ingest.staging import check_target
+from ingest.tables import read_any
 
 REQUIRED = (c.OBJID, c.RA, c.DEC, *c.BANDS, c.LABEL)
 # A photometric catalogue has no spectroscopic redshift: without the column, records carry none (--inputs photometric).
@@ -56,41 +61,41 @@ def import_export(csv_path: str, images_dir: str | None, out_dir: str, simulate_
     csv_p, out = Path(csv_path), Path(out_dir)
     check_target(out, overwrite)
     img_dir = Path(images_dir) if images_dir else None
-    header, rows = read_rows(csv_p, REQUIRED, OPTIONAL)
+    header, rows = read_any(csv_p, REQUIRED, OPTIONAL)
     with_redshift = c.REDSHIFT in header.mapping
     if not with_redshift and simulate_missing_images:
         raise ValueError(f"{csv_p}: no redshift column, and simulated cutouts need one (a galaxy's size depends on "
                          "it); give real cutouts with --images")
     rejects: list[Reject] = []
     parsed: dict[int, LabelledRow] = {}
-    for k, (line, row) in enumerate(rows):
+    for k, (line, data_row, row) in enumerate(rows):
         try:
             parsed[k] = parse_labelled(row, with_redshift)
         except RowRejected as r:
-            reject(rejects, csv_p, line, row, r)
+            reject(rejects, csv_p, line, row, r, data_row)
     order = sorted(parsed)
-    keys = assign_keys([Sighting(rows[k][0], rows[k][1].get(c.OBJID) or "", parsed[k].ra, parsed[k].dec)
-                        for k in order])
+    keys = assign_keys([Sighting(rows[k][0] or rows[k][1], rows[k][2].get(c.OBJID) or "", parsed[k].ra,
+                                 parsed[k].dec) for k in order], "line" if rows and rows[0][0] else "row")
     # Accepted objects; image_jpeg is None until a cutout is simulated for it (--simulate-missing-images).
     accepted: list[SkyObject] = []
     groups: list[str] = []
     for j, k in enumerate(order):
-        line, row = rows[k]
+        line, data_row, row = rows[k]
         p = parsed[k]
         try:
             if j in keys.duplicate:
                 raise RowRejected("duplicate_objid", c.OBJID, keys.duplicate[j])
             key = keys.key[j]
             group = split_group(split_by, row, key)
-            path = find_image(img_dir, key, k + 1)
+            path = find_image(img_dir, key, data_row)
             if path is None and not simulate_missing_images:
                 rekeyed = key != object_key(row[c.OBJID], p.ra, p.dec)
                 shared = (f"; objid {row[c.OBJID].strip()} is shared by objects at different positions, so "
                           "this cutout must be named by position") if rekeyed else ""
-                raise RowRejected("no_image", c.IMAGE, f"no {key}.jpg or row{k + 1}.jpg in {img_dir}{shared}")
+                raise RowRejected("no_image", c.IMAGE, f"no {key}.jpg or row{data_row}.jpg in {img_dir}{shared}")
             jpeg = load_cutout(path, cutout_scale) if path is not None else None
         except RowRejected as r:
-            reject(rejects, csv_p, line, row, r)
+            reject(rejects, csv_p, line, row, r, data_row)
             continue
         accepted.append(SkyObject(key, p.ra, p.dec, p.mags, p.redshift, jpeg, p.label))
         groups.append(group or "")
