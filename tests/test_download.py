@@ -1,5 +1,6 @@
 """The downloader against a local imitation of SkyServer's SQL and ImgCutout endpoints (no internet)."""
 
+import csv
 import io
 import threading
 import urllib.parse
@@ -16,6 +17,8 @@ from ingest.skyserver_import import import_export
 
 class FakeSkyServer(BaseHTTPRequestHandler):
     sql_calls = 0
+    sql_texts: list = []
+    sql_fail_first = False  # the first SQL request answers 503
     cutout_calls: list = []
     fail_after: int | None = None  # cutouts served before the "outage"
     flaky_every: int = 0  # every Nth cutout request answers 503 once
@@ -34,20 +37,26 @@ class FakeSkyServer(BaseHTTPRequestHandler):
         url = urllib.parse.urlparse(self.path)
         q = urllib.parse.parse_qs(url.query)
         cls = type(self)
-        if url.path == SQL_PATH:
+        if url.path.endswith(SQL_PATH):
             cls.sql_calls += 1
             sql = q["cmd"][0]
+            cls.sql_texts.append(sql)
+            if cls.sql_fail_first and cls.sql_calls == 1:
+                return self._send(503, b"busy", "text/plain")
             n = int(sql.split("TOP ")[1].split()[0])
             label = sql.split("s.class = '")[1].split("'")[0]
             base = {"GALAXY": 1000, "STAR": 2000, "QSO": 3000}[label]
-            columns = "objid,ra,dec,u,g,r,i,z,run,rerun,camcol,field,specobjid,class,redshift,plate,mjd,fiberid"
+            # SkyServer's own column names for what the query asks (PhotoObj's u..z are model magnitudes).
+            columns = ("objid,ra,dec,u,g,r,i,z,err_u,err_g,err_r,err_i,err_z,psfMag_u,psfMag_g,psfMag_r,psfMag_i,"
+                       "psfMag_z,run,rerun,camcol,field,specobjid,class,redshift,plate,mjd,fiberid")
             lines = ["#Table1", columns]
             for k in range(n):
+                psf = "18.6,17.3,16.8,16.5,16.3" if label == "GALAXY" else "18.5,17.2,16.6,16.3,16.1"
                 lines.append(f"123764870457{base + k:07d},{150 + base / 100 + k * 0.01:.5f},{2 + k * 0.01:.5f},"
-                             f"18.5,17.2,16.6,16.3,16.1,752,301,4,267,1,{label},{0.1 if label != 'STAR' else 0.0},"
-                             "266,51630,1")
+                             f"18.5,17.2,16.6,16.3,16.1,0.05,0.01,0.01,0.01,0.02,{psf},752,301,4,267,"
+                             f"2994{base + k:015d},{label},{0.1 if label != 'STAR' else 0.0},266,51630,1")
             return self._send(200, ("\n".join(lines) + "\n").encode(), "text/plain")
-        if url.path == CUTOUT_PATH:
+        if url.path.endswith(CUTOUT_PATH):
             served = len([c for c in cls.cutout_calls if c[1] == 200])
             if cls.fail_after is not None and served >= cls.fail_after:
                 cls.cutout_calls.append((self.path, 500))
@@ -66,7 +75,8 @@ class FakeSkyServer(BaseHTTPRequestHandler):
 
 @pytest.fixture()
 def server():
-    FakeSkyServer.sql_calls, FakeSkyServer.cutout_calls = 0, []
+    FakeSkyServer.sql_calls, FakeSkyServer.cutout_calls, FakeSkyServer.sql_texts = 0, [], []
+    FakeSkyServer.sql_fail_first = False
     FakeSkyServer.fail_after, FakeSkyServer.flaky_every = None, 0
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), FakeSkyServer)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
@@ -104,3 +114,23 @@ def test_interrupted_download_resumes_without_refetching(server, tmp_path):
     assert FakeSkyServer.sql_calls == 3  # the export was reused, not queried again
     assert not fetched_before & {p for p, _ in FakeSkyServer.cutout_calls}
     assert len(list((tmp_path / "dl" / "images").glob("*.jpg"))) == 12
+
+
+def test_download_asks_for_model_magnitudes_through_astroquery(server, tmp_path):
+    """u..z are SkyServer's model magnitudes, as in every table the model trains on; PSF magnitudes and the errors
+    come as extra columns, and the import reads u..z."""
+    FakeSkyServer.sql_fail_first = True
+    counts = download(6, str(tmp_path / "dl"), base_url=server, mix="balanced", fetcher=fast())
+    assert counts["fetched"] == 6
+    assert FakeSkyServer.sql_calls == 4  # the 503 was retried
+    sql = FakeSkyServer.sql_texts[-1]
+    assert "p.u, p.g, p.r, p.i, p.z" in sql and "psfMag_u AS" not in sql and "p.err_u" in sql
+    with open(tmp_path / "dl" / "export.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {"u", "err_u", "psfMag_u", "psfMag_z", "redshift"} <= set(rows[0])
+    galaxy = next(r for r in rows if r["class"] == "GALAXY")
+    assert (float(galaxy["u"]), float(galaxy["psfMag_u"])) == (18.5, 18.6)
+    assert galaxy["objid"].isdigit() and len(galaxy["objid"]) == 19  # exact, not through float64
+    import_export(str(tmp_path / "dl" / "export.csv"), str(tmp_path / "dl" / "images"), str(tmp_path / "rec"))
+    objs = [o for s in ("train", "eval", "test") for o in records.read_split(tmp_path / "rec", s)]
+    assert {round(o.mags["u"], 3) for o in objs if o.label == "GALAXY"} == {18.5}
