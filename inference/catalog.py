@@ -1,20 +1,26 @@
 """Classifies an unlabelled catalogue with a pushed model: the job for the objects that have no spectrum.
 
     sdss-classify-catalog --csv export.csv --images cutouts/ --out classified/ [--model-dir V] [--cutout-scale 0.4]
+    sdss-classify-catalog --table casjobs.fits --images cutouts/ --out classified/ --format fits
     sdss-classify-catalog --records 'survey/*.tfrecord.gz' --out classified/ [--runner portable ...]
     sdss-classify-catalog --parquet 'survey/*.parquet' --out classified/ --engine spark [--master spark://HOST:7077]
 
-Input: a SkyServer-style CSV and its cutouts, parsed exactly as `sdss-predict` parses them; gzip TFRecords of
-tf.Examples; or Parquet files with the records' columns (objid, ra, dec, u..z, redshift if the model reads it,
-image: the contract's JPEG bytes). A class, if any, is ignored. The model is a pushed version (default: the newest
-under --serving-dir); a photometric one needs no redshift.
+Input: a SkyServer-style CSV and its cutouts, parsed exactly as `sdss-predict` parses them, or the same columns as a
+FITS binary table, VOTable or ECSV (--table, or --csv: the format goes by the extension; ingest/tables.py); gzip
+TFRecords of tf.Examples; or Parquet files with the records' columns (objid, ra, dec, u..z, redshift if the model
+reads it, image: the contract's JPEG bytes). A class, if any, is ignored. The model is a pushed version (default: the
+newest under --serving-dir); a photometric one needs no redshift.
 
 Engines (inference/drivers/): beam (default) runs RunInference on a Beam runner (--runner: runners/beam.py's
 presets); spark runs on a Spark master (--master, default local[*]; needs Java 17).
 
 Output, a folder that appears whole or not at all (ingest/staging.py), the same from either engine:
   classified/*.parquet  objid, ra, dec, p_GALAXY, p_STAR, p_QSO, class, outside_training_range (the features
-                        outside the training data's range), model_version, model_inputs, source (file and line)
+                        outside the training data's range), model_version, model_inputs, source (file and line),
+                        same_object_as (the sources of the other rows of an object listed more than once: the
+                        same objid, or within 1"; inference/duplicates.py; every row is still classified)
+  classified.fits       with --format fits (instead of the Parquet files) or both: the same rows as a FITS binary
+                        table, units and UCDs on its columns, model version, inputs and counts in its header
   rejects.csv           source, reason, detail (which names the field): every input row not classified, and why
   summary.json          read = written + rejected, by reason, the model, its inputs, the engine, seconds
 Exit status: 0 done (rejects included), 1 nothing classified, the engine failed or counts do not add up,
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -32,6 +39,7 @@ from pathlib import Path
 import runtime_env  # the process environment, before TensorFlow loads
 
 import contract as c
+from inference.fits_output import FORMATS
 from ingest.cutout import SKYSERVER_SCALE_ARCSEC
 from pipeline import configs
 from pipeline.assemble import ConfigError
@@ -44,7 +52,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="sdss-classify-catalog", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--csv", help="SkyServer-style export (u g r i z, redshift if the model reads it, objid, ra, dec)")
+    src.add_argument("--csv", help="SkyServer-style export (u g r i z, redshift if the model reads it, objid, ra, "
+                     "dec); a .fits/.fit/.fits.gz, .vot/.xml or .ecsv file is read as that table")
+    src.add_argument("--table", dest="csv", help="the same columns as a FITS binary table, VOTable, ECSV or CSV, by "
+                     "extension")
     src.add_argument("--records", help="glob of gzip TFRecords of tf.Examples, e.g. 'data/mine/*/*.tfrecord.gz'")
     src.add_argument("--parquet", help="glob of Parquet files with the records' columns, e.g. 'survey/*.parquet'")
     p.add_argument("--images", help="folder of cutouts for --csv")
@@ -56,6 +67,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="without --model-dir: the photometric model (default: a catalogue has no spectra) or the "
                         "spectroscopic one")
     p.add_argument("--serving-dir", default=str(configs.SERVING_DIR))
+    p.add_argument("--format", choices=FORMATS, default="parquet", help="the classified rows as Parquet files "
+                   "(classified/), a FITS binary table (classified.fits, with units and the model in its header), "
+                   "or both")
     p.add_argument("--batch-size", type=int, default=256, help="largest batch handed to the model")
     p.add_argument("--engine", choices=ENGINES, default="beam", help="beam: a Beam runner (--runner); spark: a Spark "
                    "master (--master; needs Java 17)")
@@ -82,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
                             parquet=args.parquet)
         if not args.csv:
             source.files()  # no matching file is a usage error, before any engine starts
+        elif source.table:
+            job.table_ranges(source, model.features)  # a missing column or a wrong type: exit 2, nothing written
         print(f"model: {model.path}\n{model_info.describe(model_info.load(model.path))}", flush=True)
         t0 = time.monotonic()
         with staged(args.out, args.overwrite) as tmp:
@@ -93,7 +109,14 @@ def main(argv: list[str] | None = None) -> int:
                 from inference.drivers import beam
 
                 read, extra = beam.run(source, model, str(tmp), beam_args, args.batch_size), {}
-            summary = job.finish(str(tmp), read, model, source, args.engine, time.monotonic() - t0, **extra)
+            summary = job.finish(str(tmp), read, model, source, args.engine, time.monotonic() - t0,
+                                 output_format=args.format, **extra)
+            if args.format != "parquet":
+                from inference import fits_output
+
+                fits_output.write(str(tmp), job.PARQUET_DIR, summary)
+                if args.format == "fits":
+                    shutil.rmtree(tmp / job.PARQUET_DIR)
     except (job.CountMismatch, job.JobFailed) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

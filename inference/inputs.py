@@ -1,5 +1,5 @@
-"""Objects to classify, from a user's CSV, tf.Example records or Parquet: one check for `sdss-predict` and both
-catalogue drivers, and it is the import's (ingest/rows.py).
+"""Objects to classify, from a user's CSV, FITS/VOTable/ECSV table, tf.Example records or Parquet: one check for
+`sdss-predict` and both catalogue drivers, and it is the import's (ingest/rows.py).
 
 A row refused at import is refused here for the same reason and in the same words. A bad row does not stop the
 others: it becomes a Reject (file, line or record, field) and is reported, not classified.
@@ -34,7 +34,7 @@ from ingest.rows import (
 class ToClassify:
     """One input row: the object the model reads, or the Reject that says why it cannot be classified."""
 
-    line: int  # file line (CSV) or 0 (values given on the command line, or a record)
+    line: int  # file line (CSV) or 0 (a table row, values given on the command line, or a record)
     key: str
     where: str  # `export.csv line 7`, `part-0.tfrecord.gz#objid`, `command line`
     ra: float = float("nan")
@@ -65,9 +65,10 @@ def row_key(row: dict[str, str], data_row: int) -> str:
 
 def check_row(raw: dict[str, str], line: int, data_row: int, source_name: str, images: Path | None,
               cutout_scale: float, features: tuple[str, ...]) -> ToClassify:
-    """One CSV row (`data_row`: its 1-based number among the data rows, which names `row<N>` cutouts)."""
-    row = ToClassify(line=line, key=row_key(raw, data_row), where=f"{source_name} line {line}",
-                     label=class_label(raw))
+    """One CSV or table row (`data_row`: its 1-based number among the data rows, which names `row<N>` cutouts and a
+    table row, which has no file `line`: 0)."""
+    where = f"{source_name} line {line}" if line else f"{source_name} row {data_row}"
+    row = ToClassify(line=line, key=row_key(raw, data_row), where=where, label=class_label(raw))
     try:
         row.ra, row.dec = (_coordinate(raw, c.RA), _coordinate(raw, c.DEC))
         row.mags, row.redshift = parse_features(raw, redshift=c.REDSHIFT in features)
@@ -77,7 +78,7 @@ def check_row(raw: dict[str, str], line: int, data_row: int, source_name: str, i
             raise RowRejected("no_image", c.IMAGE, f"no {row.key} or row{data_row} .jpg/.jpeg/.png in {images}")
         row.image_jpeg = load_cutout(path, cutout_scale)
     except RowRejected as r:
-        row.reject = Reject.of(row.where, r, line, tuple(raw.values()))
+        row.reject = Reject.of(row.where, r, line, tuple(raw.values()), data_row)
     return row
 
 
@@ -86,12 +87,33 @@ def csv_layout(csv_path: Path, features: tuple[str, ...] = FEATURES) -> CsvLayou
     return read_layout(csv_path, required=features)
 
 
+def table_layout(path: Path, features: tuple[str, ...] = FEATURES):
+    """A FITS/VOTable/ECSV table's columns mapped onto the model's inputs (ingest/tables.py)."""
+    from ingest.tables import open_table
+
+    return open_table(path, required=features)
+
+
+def iter_table(path: Path, images: Path | None, cutout_scale: float = SKYSERVER_SCALE_ARCSEC,
+               features: tuple[str, ...] = FEATURES, start: int = 0, stop: int | None = None) -> Iterator[ToClassify]:
+    """A table's rows [start, stop) as `iter_csv` gives a CSV's: the same checks, named `<file> row N`."""
+    from ingest.tables import iter_rows
+
+    for data_row, raw in iter_rows(table_layout(path, features), start, stop):
+        yield check_row(raw, 0, data_row, path.name, images, cutout_scale, features)
+
+
 def iter_csv(csv_path: Path, images: Path | None, cutout_scale: float = SKYSERVER_SCALE_ARCSEC,
              features: tuple[str, ...] = FEATURES) -> Iterator[ToClassify]:
     """Rows one at a time, cutout loaded, or with a reject. `features`: the tabular inputs the model takes
-    (inference/model.model_features): a photometric model needs no redshift column."""
+    (inference/model.model_features): a photometric model needs no redshift column. A FITS, VOTable or ECSV file
+    (by extension) is read as a table."""
     from ingest.columns import read_rows
+    from ingest.tables import is_table
 
+    if is_table(csv_path):
+        yield from iter_table(csv_path, images, cutout_scale, features)
+        return
     _, raw_rows = read_rows(csv_path, required=features)
     for data_row, (line, raw) in enumerate(raw_rows, start=1):
         yield check_row(raw, line, data_row, csv_path.name, images, cutout_scale, features)

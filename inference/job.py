@@ -3,7 +3,8 @@ its rows become objects or rejects (inference/inputs.py), how a batch is classif
 output row is, and what a finished output holds.
 
 Output layout, the same from every driver, inside a folder that appears whole or not at all:
-  classified/*.parquet  one row per classified object (parquet_schema)
+  classified/*.parquet  one row per classified object (parquet_schema); same_object_as flags an object listed twice
+  classified.fits       the same rows as a FITS binary table, with --format fits or both (inference/fits_output.py)
   rejects.csv           source, reason, detail: every input row not classified, and why
   summary.json          read = written + rejected, by reason, the model, its inputs, the engine, seconds
 Counts are taken from what was written (Parquet row counts, rejects.csv rows); a driver says how many rows it read.
@@ -23,6 +24,7 @@ from typing import Any
 import contract as c
 from inference.inputs import ToClassify
 
+SAME_OBJECT = "same_object_as"  # inference/duplicates.py fills it
 PARQUET_DIR = "classified"  # a folder of Parquet files alone: pandas.read_parquet(<out>/classified) reads it whole
 REJECTS_FILE = "rejects.csv"
 REJECT_HEADER = ("source", "reason", "detail")
@@ -40,7 +42,8 @@ class JobFailed(RuntimeError):
 
 @dataclass(frozen=True)
 class Source:
-    """Exactly one of csv (with images), records (a glob of gzip TFRecords) or parquet (a glob of Parquet files)."""
+    """Exactly one of csv (with images; a CSV, or a FITS, VOTable or ECSV table by its extension), records (a glob of
+    gzip TFRecords) or parquet (a glob of Parquet files)."""
 
     csv: str | None = None
     images: str | None = None
@@ -50,6 +53,13 @@ class Source:
 
     def describe(self) -> str:
         return self.csv or self.records or self.parquet or ""
+
+    @property
+    def table(self) -> bool:
+        """A FITS, VOTable or ECSV table (ingest/tables.py) rather than a CSV."""
+        from ingest.tables import is_table
+
+        return bool(self.csv) and is_table(self.csv)
 
     def files(self) -> list[str]:
         """The files a records or Parquet glob matches, sorted; FileNotFoundError naming the flag if none."""
@@ -89,6 +99,23 @@ def read_csv(source: Source, features: tuple[str, ...]) -> Iterator[ToClassify]:
                         features)
 
 
+def table_ranges(source: Source, features: tuple[str, ...]) -> list[tuple[int, int]]:
+    """The table's rows cut into ranges that workers read on their own (a FITS table; a VOTable or ECSV is one).
+    A missing column or one of the wrong type fails here, before any worker starts."""
+    from inference.inputs import table_layout
+    from ingest.tables import row_ranges
+
+    return row_ranges(table_layout(Path(source.csv), features))
+
+
+def read_table_range(rows: tuple[int, int], source: Source, features: tuple[str, ...]) -> Iterator[ToClassify]:
+    """Rows [start, stop) of the table, checked as CSV rows are."""
+    from inference.inputs import iter_table
+
+    yield from iter_table(Path(source.csv), Path(source.images) if source.images else None, source.cutout_scale,
+                          features, *rows)
+
+
 def read_parquet_file(path: str, features: tuple[str, ...], row_groups: Sequence[int] | None = None
                       ) -> Iterator[ToClassify]:
     """One Parquet file's rows (or some of its row groups), checked."""
@@ -115,7 +142,8 @@ def output_row(row: ToClassify, p: Any, outside: list[str], model: Model) -> dic
     return {"objid": row.key, "ra": float(row.ra), "dec": float(row.dec),
             **{f"p_{n}": float(p[k]) for k, n in enumerate(c.CLASS_NAMES)},
             "class": c.CLASS_NAMES[int(p.argmax())], c.OUTSIDE_TRAINING_RANGE: list(outside),
-            "model_version": model.version, "model_inputs": model.inputs, "source": row.where}
+            "model_version": model.version, "model_inputs": model.inputs, "source": row.where,
+            SAME_OBJECT: ""}  # filled after the job, when every row is known (inference/duplicates.py)
 
 
 def parquet_schema() -> Any:
@@ -124,7 +152,7 @@ def parquet_schema() -> Any:
     return pa.schema([("objid", pa.string()), ("ra", pa.float64()), ("dec", pa.float64()),
                       *((f"p_{n}", pa.float32()) for n in c.CLASS_NAMES), ("class", pa.string()),
                       (c.OUTSIDE_TRAINING_RANGE, pa.list_(pa.string())), ("model_version", pa.string()),
-                      ("model_inputs", pa.string()), ("source", pa.string())])
+                      ("model_inputs", pa.string()), ("source", pa.string()), (SAME_OBJECT, pa.string())])
 
 
 def reject_line(row: ToClassify) -> str:
@@ -150,13 +178,17 @@ def count_written(out_dir: str) -> dict[str, Any]:
 
 def finish(out_dir: str, read: int, model: Model, source: Source, engine: str, seconds: float,
            **extra: Any) -> dict[str, Any]:
-    """Counts what was written, refuses an output whose counts do not add up, and writes summary.json."""
+    """Flags objects listed twice, counts what was written, refuses an output whose counts do not add up, and writes
+    summary.json."""
+    from inference import duplicates
+
+    same = duplicates.flag(out_dir, PARQUET_DIR)
     counts = count_written(out_dir)
     if read != counts["written"] + counts["rejected"]:
         raise CountMismatch(f"read {read} != written {counts['written']} + rejected {counts['rejected']}: "
                             "output discarded")
     summary = {"read": read, **counts, "model": model.path, "model_version": model.version,
                "model_inputs": model.inputs, "source": source.describe(), "engine": engine,
-               "seconds": round(seconds, 1), **extra}
+               "seconds": round(seconds, 1), "same_object": same, **extra}
     Path(out_dir, SUMMARY_FILE).write_text(json.dumps(summary, indent=1))
     return summary

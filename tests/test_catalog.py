@@ -134,7 +134,7 @@ def _assert_same_output(mine: Path, beam: Path) -> None:
     counts."""
     a, b = _rows(mine), _rows(beam)
     assert list(a.columns) == list(b.columns) and len(a) == len(b)
-    for col in ("objid", "source", "class", "model_version", "model_inputs"):
+    for col in ("objid", "source", "class", "model_version", "model_inputs", "same_object_as"):
         assert a[col].tolist() == b[col].tolist(), col
     assert [list(x) for x in a[c.OUTSIDE_TRAINING_RANGE]] == [list(x) for x in b[c.OUTSIDE_TRAINING_RANGE]]
     probs = [f"p_{n}" for n in c.CLASS_NAMES]
@@ -177,6 +177,99 @@ def test_catalogue_job_matches_predict_row_by_row(beam_csv, catalogue_csv, model
         mine = np.array([row[f"p_{n}"] for n in c.CLASS_NAMES])
         assert np.allclose(mine, [float(theirs[f"p_{n}"]) for n in c.CLASS_NAMES], atol=1e-5), row["objid"]
         assert " ".join(row[c.OUTSIDE_TRAINING_RANGE]) == theirs[c.OUTSIDE_TRAINING_RANGE]
+
+
+@pytest.fixture(scope="module")
+def catalogue_fits(catalogue_csv, tmp_path_factory) -> Path:
+    """The CSV catalogue as a FITS binary table, as CasJobs or TOPCAT write one, and then two rows more: the first
+    object listed again, and another id 0.5" from the second object (its own cutout file)."""
+    from astropy.table import Table, vstack
+
+    t = Table.read(catalogue_csv / "catalogue.csv", format="ascii.csv", converters={"objid": np.int64})
+    again = t[[0, 1]]
+    again["objid"][1] = 1237000000000088888
+    again["dec"][1] += 0.5 / 3600
+    folder = tmp_path_factory.mktemp("catalogue_fits")
+    (folder / "cutouts").mkdir()
+    for f in (catalogue_csv / "cutouts").iterdir():
+        (folder / "cutouts" / f.name).symlink_to(f)
+    (folder / "cutouts" / "1237000000000088888.jpg").symlink_to(catalogue_csv / "cutouts" / f"{t['objid'][1]}.jpg")
+    vstack([t, again]).write(folder / "catalogue.fits")
+    return folder
+
+
+def _as_csv_source(source: str) -> str:
+    """`catalogue.fits row N` is `catalogue.csv line N+1` (the CSV's header is line 1)."""
+    return f"catalogue.csv line {int(source.rsplit(' ', 1)[1]) + 1}"
+
+
+def test_a_fits_catalogue_gives_the_csvs_rows_on_both_engines_and_flags_repeats(java, beam_csv, catalogue_fits,
+                                                                                 model_dir, tmp_path):
+    from astropy.table import Table
+
+    flags = ["--table", str(catalogue_fits / "catalogue.fits"), "--images", str(catalogue_fits / "cutouts"),
+             "--model-dir", model_dir, "--format", "both"]
+    beam = _classify(*flags, "--out", str(tmp_path / "beam"))
+    assert beam.returncode == 0, beam.stderr[-3000:]
+    n = N_CATALOGUE
+    assert f"read {n + 4}, written {n + 2}, rejected 2" in beam.stdout
+    mine, theirs = _rows(tmp_path / "beam"), _rows(beam_csv[0])
+    extra = {f"catalogue.fits row {n + 3}", f"catalogue.fits row {n + 4}"}
+    same = mine[~mine["source"].isin(extra)].copy()
+    same["source"] = same["source"].map(_as_csv_source)
+    same = same.sort_values("source").reset_index(drop=True)
+    for col in ("objid", "source", "class"):
+        assert same[col].tolist() == theirs[col].tolist(), col
+    probs = [f"p_{name}" for name in c.CLASS_NAMES]
+    assert np.abs(same[probs].to_numpy() - theirs[probs].to_numpy()).max() <= 1e-5
+    # The same rows refused for the same reason and field (a typed table prints -9999.0 where the CSV says -9999).
+    assert [(r["reason"], r["detail"].split(", ", 1)[1].split(":")[0]) for r in _rejects(tmp_path / "beam")] == \
+        [(r["reason"], r["detail"].split(", ", 1)[1].split(":")[0]) for r in _rejects(beam_csv[0])]
+    assert [_as_csv_source(r["source"]) for r in _rejects(tmp_path / "beam")] == \
+        [r["source"] for r in _rejects(beam_csv[0])]
+    # The repeats are classified and flagged, both listings of each; the CSV, which has none, flags nothing.
+    assert set(theirs["same_object_as"]) == {""}
+    flagged = dict(zip(mine["source"], mine["same_object_as"]))
+    assert flagged["catalogue.fits row 1"] == f"catalogue.fits row {n + 3}"
+    assert flagged[f"catalogue.fits row {n + 4}"] == "catalogue.fits row 2"
+    assert sum(v != "" for v in flagged.values()) == 4
+    summary = json.loads((tmp_path / "beam" / "summary.json").read_text())
+    assert summary["read"] == summary["written"] + summary["rejected"]
+    assert summary["same_object"] == {"rows_flagged": 4, "objects_listed_more_than_once": 2}
+    table = Table.read(tmp_path / "beam" / "classified.fits")
+    assert len(table) == n + 2 and str(table["ra"].unit) == "deg"
+    assert (table.meta["MODELVER"], table.meta["INPUTS"], table.meta["NREAD"], table.meta["NREJECT"]) == \
+        (Path(model_dir).name, c.PHOTOMETRIC, n + 4, 2)
+
+    spark = _classify(*flags, "--out", str(tmp_path / "spark"), "--engine", "spark", "--master", "local[2]")
+    assert spark.returncode == 0, spark.stdout[-3000:] + spark.stderr[-3000:]
+    _assert_same_output(tmp_path / "spark", tmp_path / "beam")
+    assert len(Table.read(tmp_path / "spark" / "classified.fits")) == n + 2
+
+    # TOPCAT's command line reads the FITS output: its row count and column names.
+    from tests.test_tables import stilts
+
+    meta = subprocess.run([stilts(), "tpipe", f"in={tmp_path / 'beam' / 'classified.fits'}", "omode=meta"],
+                          capture_output=True, text=True)
+    assert meta.returncode == 0, meta.stderr
+    assert f"Rows:    {n + 2}" in meta.stdout
+    listed = [line.split(":", 1)[1].split("(")[0].strip() for line in meta.stdout.splitlines()
+              if line.strip()[:1].isdigit() and "(" in line]
+    assert listed == table.colnames
+
+
+def test_a_catalogue_table_that_cannot_be_read_fails_before_any_engine(catalogue_fits, model_dir, tmp_path):
+    from astropy.table import Table
+
+    wrong = tmp_path / "text_g.fits"
+    t = Table.read(catalogue_fits / "catalogue.fits")[:20]
+    t["g"] = [str(v) for v in t["g"]]
+    t.write(wrong)
+    job = _classify("--table", str(wrong), "--model-dir", model_dir, "--out", str(tmp_path / "out"))
+    errors = [line for line in job.stderr.splitlines() if line.startswith("error:")]
+    assert job.returncode == 2 and len(errors) == 1, job.stderr[-2000:]
+    assert str(wrong) in errors[0] and "column 'g'" in errors[0]
+    assert not (tmp_path / "out").exists()
 
 
 def test_unlabelled_records_in_every_row_accounted_for(beam_records, survey, photometric_run):

@@ -81,7 +81,10 @@ def run(source: job.Source, model: job.Model, out_dir: str, beam_args: list[str]
 
     features = model.features
     p = beam.Pipeline(options=PipelineOptions(beam_args))
-    if source.csv:
+    if source.table:
+        items = (p | "TableRanges" >> beam.Create(job.table_ranges(source, features))
+                 | "ReadTable" >> beam.FlatMap(job.read_table_range, source, features))
+    elif source.csv:
         items = p | "CsvFile" >> beam.Create([source]) | "ReadCsv" >> beam.FlatMap(job.read_csv, features)
     elif source.records:
         items = (p | "Pattern" >> beam.Create([source.records])

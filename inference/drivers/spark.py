@@ -141,6 +141,16 @@ def _parquet_task(spec: TaskSpec):
     return task
 
 
+def _table_task(spec: TaskSpec):
+    def task(partition: int, ranges: Iterator[tuple[int, int]]) -> Iterator[dict[str, Any]]:
+        def rows() -> Iterator[ToClassify]:
+            for r in ranges:
+                yield from job.read_table_range(r, spec.source, spec.model.features)
+
+        yield _write_unit(spec, partition, rows())
+    return task
+
+
 def _csv_task(spec: TaskSpec, layout: Any, starts: list[tuple[int, int]]):
     """`starts[p]`: (file lines before partition p, data lines before it; the header is data line 0)."""
     def task(partition: int, lines: Iterator[str]) -> Iterator[dict[str, Any]]:
@@ -190,6 +200,9 @@ def _rdd(sc: Any, spec: TaskSpec) -> Any:
         if not groups:
             return sc.parallelize([], 1).mapPartitionsWithIndex(_parquet_task(spec))
         return sc.parallelize(groups, len(groups)).mapPartitionsWithIndex(_parquet_task(spec))
+    if src.table:
+        ranges = job.table_ranges(src, spec.model.features)
+        return sc.parallelize(ranges, len(ranges)).mapPartitionsWithIndex(_table_task(spec))
     from inference.inputs import csv_layout
 
     layout = csv_layout(Path(src.csv), spec.model.features)  # a bad header fails here, before any task
