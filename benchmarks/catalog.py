@@ -9,6 +9,11 @@ written as gzip TFRecords in shards of --shard objects (the unit either engine p
 million GalSim cutouts would take hours on 2 cores, so cutouts are rendered for a pool of --pool objects and each
 object takes one of its class's pool cutouts: the model's work per object is the same, the pixels repeat.
 
+Inputs (--inputs): records, the gzip TFRecords with their contract cutouts inside; fits, the same objects as a FITS
+binary table (objid, ra, dec, u..z, as CasJobs writes one) with one `<objid>.jpg` per object in a folder (links to
+the pool's files, so the folder holds N names as a user's would), which the job reads, crops and resamples as any
+cutout file.
+
 Engines: beam is `sdss-classify-catalog --records` on Beam's in-process runner; spark-local the same with
 `--engine spark --master local[2]`; spark-cluster with `--master` a standalone cluster of 2 one-core workers started
 on this machine (inference/drivers/spark_cluster.py). CPU is the whole machine's busy CPU time during the run (the
@@ -19,6 +24,7 @@ for every process of the job, by role.
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import tempfile
 import threading
@@ -31,6 +37,7 @@ from benchmarks.common import header, parse, parser, publish, timed
 
 TITLE = "Catalogue classification at scale"
 ENGINES = ("beam", "spark-local", "spark-cluster")
+INPUTS = ("records", "fits")
 # Dataflow list prices assumed for the estimate (batch, us-central1, per hour); check the current price list.
 VCPU_HOUR_USD = 0.056
 GB_HOUR_USD = 0.003557
@@ -73,6 +80,39 @@ def build(n: int, pool: int, out: Path, shard: int, seed: int = 0) -> None:
     writer.close()
 
 
+def build_fits(records_dir: Path, out: Path) -> None:
+    """The records' objects as a FITS table and a folder of `<objid>.jpg` links to one file per distinct cutout,
+    streamed: neither the table nor the cutouts are held whole."""
+    import hashlib
+
+    import numpy as np
+    import tensorflow as tf
+    from astropy.io import fits
+
+    from ingest.records import from_example
+
+    files = sorted(records_dir.glob("*.tfrecord.gz"))
+    n = sum(1 for f in files for _ in tf.data.TFRecordDataset(str(f), compression_type="GZIP"))
+    cols = [fits.Column(name=c.OBJID, format="20A"), fits.Column(name=c.RA, format="D", unit="deg"),
+            fits.Column(name=c.DEC, format="D", unit="deg"),
+            *(fits.Column(name=b, format="E", unit="mag") for b in c.BANDS)]
+    hdu = fits.BinTableHDU.from_columns(cols, nrows=n)
+    (out / "cutouts").mkdir(parents=True)
+    (out / "pool").mkdir()
+    k = 0
+    for f in files:
+        for serialized in tf.data.TFRecordDataset(str(f), compression_type="GZIP").as_numpy_iterator():
+            o = from_example(serialized)
+            hdu.data[k] = (o.objid, o.ra, o.dec, *(o.mags[b] for b in c.BANDS))
+            pooled = out / "pool" / (hashlib.blake2b(o.image_jpeg, digest_size=8).hexdigest() + ".jpg")
+            if not pooled.exists():
+                pooled.write_bytes(o.image_jpeg)
+            (out / "cutouts" / f"{o.objid}.jpg").symlink_to(pooled)
+            k += 1
+    assert k == n and not np.any(hdu.data[c.OBJID] == "")
+    hdu.writeto(out / "catalogue.fits")
+
+
 class Sampler(threading.Thread):
     """Peak RSS per process role, sampled while a run lasts."""
 
@@ -102,14 +142,17 @@ def busy_cpu_s() -> float:
     return sum(t) - t.idle - getattr(t, "iowait", 0.0)
 
 
-def measure(n: int, engine: str, data: Path, model_dir: str, work: Path, master: str | None) -> dict:
-    out = work / f"classified_{n}_{engine}"
+def measure(n: int, engine: str, data: Path, model_dir: str, work: Path, master: str | None,
+            inputs: str = "records") -> dict:
+    out = work / f"classified_{n}_{engine}_{inputs}"
     extra = [] if engine == "beam" else ["--engine", "spark", "--master", master or "local[2]"]
+    source = (["--records", str(data / "*.tfrecord.gz")] if inputs == "records" else
+              ["--table", str(data / "fits" / "catalogue.fits"), "--images", str(data / "fits" / "cutouts")])
     sampler = Sampler()
     sampler.start()
     cpu0 = busy_cpu_s()
-    run = timed([sys.executable, "-m", "inference.catalog", "--records", str(data / "*.tfrecord.gz"),
-                 "--model-dir", model_dir, "--out", str(out), *extra])
+    run = timed([sys.executable, "-m", "inference.catalog", *source, "--model-dir", model_dir, "--out", str(out),
+                 *extra])
     cpu = busy_cpu_s() - cpu0
     sampler.stop.set()
     sampler.join()
@@ -117,9 +160,10 @@ def measure(n: int, engine: str, data: Path, model_dir: str, work: Path, master:
         raise SystemExit(f"{engine} run on {n} objects failed:\n{run.output[-3000:]}")
     summary = json.loads((out / "summary.json").read_text())
     assert summary["read"] == summary["written"] == n, summary
-    return {"n": n, "engine": engine, "wall_s": run.wall_s, "job_s": summary["seconds"], "cpu_s": cpu,
+    shutil.rmtree(out)
+    return {"n": n, "engine": engine, "inputs": inputs, "wall_s": run.wall_s, "job_s": summary["seconds"], "cpu_s": cpu,
             "peak": dict(sampler.peak), "total_mb": sampler.total,
-            "input_mb": sum(f.stat().st_size for f in data.glob("*")) / 2**20}
+            "input_mb": sum(f.stat().st_size for f in data.glob("*") if f.is_file()) / 2**20}
 
 
 def _duration(hours: float) -> str:
@@ -146,11 +190,11 @@ def on_paper(per_object_cpu_s: dict[str, float]) -> str:
 
 def table(rows: list[dict]) -> str:
     roles = [name for name, _ in ROLES if any(name in r["peak"] for r in rows)]
-    out = ["| objects | engine | wall (s) | job (s) | objects/s (job) | CPU s per 1,000 objects | "
+    out = ["| objects | input | engine | wall (s) | job (s) | objects/s (job) | CPU s per 1,000 objects | "
            + " | ".join(f"peak RSS, {role} (MB)" for role in roles) + " | peak RSS, all job processes (MB) |",
-           "|---|---|---|---|---|---|" + "---|" * len(roles) + "---|"]
+           "|---|---|---|---|---|---|---|" + "---|" * len(roles) + "---|"]
     for r in rows:
-        out.append(f"| {r['n']:,} | {r['engine']} | {r['wall_s']:.0f} | {r['job_s']:.0f} | "
+        out.append(f"| {r['n']:,} | {r['inputs']} | {r['engine']} | {r['wall_s']:.0f} | {r['job_s']:.0f} | "
                    f"{r['n'] / r['job_s']:,.0f} | {1000 * r['cpu_s'] / r['n']:.2f} | "
                    + " | ".join(f"{r['peak'][role]:,.0f}" if role in r["peak"] else "-" for role in roles)
                    + f" | {r['total_mb']:,.0f} |")
@@ -164,6 +208,8 @@ def main(argv: list[str] | None = None) -> str:
     p.add_argument("--engines", nargs="+", choices=ENGINES, default=list(ENGINES))
     p.add_argument("--pool", type=int, default=3000, help="objects whose cutouts are rendered (and reused)")
     p.add_argument("--shard", type=int, default=25_000, help="objects per TFRecord file")
+    p.add_argument("--inputs", nargs="+", choices=INPUTS, default=list(INPUTS),
+                   help="records: gzip TFRecords; fits: the same objects as a FITS table and a folder of cutout files")
     p.add_argument("--title", default=TITLE, help="the BENCHMARKS.md section to write (another model, another one)")
     args = parse(p, argv)
     from evaluation import model_info
@@ -179,21 +225,25 @@ def main(argv: list[str] | None = None) -> str:
             for n in args.sizes:
                 data = Path(tmp) / f"catalogue_{n}"
                 build(n, args.pool, data, args.shard)
-                for engine in args.engines:
-                    master = cluster.master_url if engine == "spark-cluster" else None
-                    rows.append(measure(n, engine, data, model_dir, Path(tmp), master))
-                    print(rows[-1], flush=True)
+                if "fits" in args.inputs:
+                    build_fits(data, data / "fits")
+                for inputs in args.inputs:
+                    for engine in args.engines:
+                        master = cluster.master_url if engine == "spark-cluster" else None
+                        rows.append(measure(n, engine, data, model_dir, Path(tmp), master, inputs))
+                        print(rows[-1], flush=True)
         finally:
             if cluster:
                 cluster.stop()
     largest = max(r["n"] for r in rows)
-    per_object = {r["engine"]: r["cpu_s"] / r["n"] for r in rows if r["n"] == largest}
+    per_object = {r["engine"]: r["cpu_s"] / r["n"] for r in rows if r["n"] == largest and r["inputs"] == "records"}
     body = (header(args.command)
             + f"- model: {model_info.describe(model_info.load(model_dir))}\n\n"
             "SIMULATED objects (photometry from the DR14-calibrated model; cutouts rendered for a pool of "
             f"{args.pool} and reused within each class), no redshift, no class, in gzip TFRecord shards of "
-            f"{args.shard:,}. One `sdss-classify-catalog --records` run per size and engine on this machine (2 "
-            "cores): beam is the in-process Beam runner; spark-local is `--engine spark --master local[2]`; "
+            f"{args.shard:,}; the fits input is the same objects as a FITS table and a folder of one cutout file "
+            "per object. One `sdss-classify-catalog` run per size, input and engine on this machine (2 cores): "
+            "beam is the in-process Beam runner; spark-local is `--engine spark --master local[2]`; "
             "spark-cluster is a standalone Spark master with 2 one-core workers here. Wall includes starting "
             "Python, TensorFlow and (Spark) the JVMs; job is the run inside the staged output (summary.json). CPU is "
             "the machine's busy CPU time during the run; memory is each process role's peak RSS, sampled.\n\n"

@@ -103,11 +103,12 @@ def test_catalog_benchmark_on_a_tiny_catalogue_on_beam_and_a_spark_cluster(photo
     body = catalog.main(["--model-dir", model_dir, "--sizes", "300", "--shard", "100", "--pool", "30",
                          "--engines", "beam", "spark-cluster", "--no-write"])
     rows = [line.split("|") for line in body.splitlines() if re.match(r"\| 300 \| ", line)]
-    assert [row[2].strip() for row in rows] == ["beam", "spark-cluster"], body
+    assert [(row[2].strip(), row[3].strip()) for row in rows] == [
+        ("records", "beam"), ("records", "spark-cluster"), ("fits", "beam"), ("fits", "spark-cluster")], body
     for row in rows:
-        assert float(row[5].replace(",", "")) > 0 and float(row[6]) > 0, row  # objects/s, CPU per 1,000
+        assert float(row[6].replace(",", "")) > 0 and float(row[7]) > 0, row  # objects/s, CPU per 1,000
     cluster_row = rows[1]
-    assert all(cell.strip() not in ("", "-") for cell in cluster_row[7:-1]), cluster_row  # every Spark role sampled
+    assert all(cell.strip() not in ("", "-") for cell in cluster_row[8:-1]), cluster_row  # every Spark role sampled
     assert "model inputs: photometric" in body and "| 1 billion | spark-cluster on Dataproc |" in body
     assert "| 1 billion | beam on Dataflow |" in body and "SIMULATED" in body
 
