@@ -42,7 +42,7 @@ import contract as c
 from inference.fits_output import FORMATS
 from ingest.cutout import SKYSERVER_SCALE_ARCSEC
 from pipeline import configs
-from pipeline.assemble import ConfigError
+from pipeline.run_config import ConfigError
 from runners import beam as beam_presets
 
 ENGINES = ("beam", "spark")
