@@ -421,3 +421,21 @@ def test_the_cluster_stops_by_process_id(cluster):
             os.kill(pid, 0)
     left = subprocess.run(["pgrep", "-f", cluster.master_url], capture_output=True, text=True).stdout.split()
     assert left == [], f"processes still serving {cluster.master_url}: {left}"
+
+
+def test_a_cluster_whose_owner_is_killed_stops_with_it(java, tmp_path):
+    """SIGKILL leaves the owner no chance to clean up: the watchdog stops the master and the worker anyway."""
+    from inference.drivers.spark_watchdog import alive
+
+    code = ("import sys, time\nfrom pathlib import Path\nfrom inference.drivers import spark_cluster\n"
+            "c = spark_cluster.start(workers=1, cores=1, memory='1g', logs=Path(sys.argv[1]))\n"
+            "print(*c.pids().values(), c.watchdog.pid, flush=True)\ntime.sleep(600)\n")
+    owner = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    *daemons, watchdog = [int(p) for p in owner.stdout.readline().split()]
+    assert len(daemons) == 2 and all(alive(p) for p in [*daemons, watchdog])
+    owner.kill()
+    owner.wait()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and any(alive(p) for p in [*daemons, watchdog]):
+        time.sleep(0.2)
+    assert not [p for p in [*daemons, watchdog] if alive(p)], "daemons outlived their owner"

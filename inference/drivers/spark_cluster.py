@@ -1,5 +1,6 @@
 """A Spark standalone cluster on this machine, from the pyspark package's own `bin/spark-class`: a master and N
-workers, all bound to 127.0.0.1, stopped by process id. For trying the Spark driver against a real master (tests and
+workers, all bound to 127.0.0.1, stopped by process id, and by a watchdog (spark_watchdog.py) if the process that
+started them dies without stopping them. For trying the Spark driver against a real master (tests and
 benchmarks use it too); a production cluster is started by its own tooling.
 
     python -m inference.drivers.spark_cluster --workers 2    # prints the master URL and the pids; Ctrl-C stops it
@@ -55,6 +56,7 @@ class Cluster:
     ui_url: str
     logs: Path
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)  # "master", "worker-1", ...
+    watchdog: subprocess.Popen | None = None
 
     def pids(self) -> dict[str, int]:
         return {name: p.pid for name, p in self.processes.items()}
@@ -67,9 +69,23 @@ class Cluster:
         proc.wait()
 
     def stop(self) -> None:
-        """Stops every daemon by its process id (workers first), and what each started."""
+        """Stops every daemon by its process id (workers first), and what each started; then their watchdog."""
         for name in sorted(self.processes, key=lambda n: n == "master"):
             self.kill(name)
+        if self.watchdog is not None and self.watchdog.poll() is None:
+            self.watchdog.kill()
+            self.watchdog.wait()
+
+    def watch_owner(self) -> None:
+        """Ties the daemons to this process: a watchdog stops them if it dies (even by SIGKILL) before stop()."""
+        import psutil
+
+        me = os.getpid()
+        self.watchdog = subprocess.Popen(
+            [sys.executable, "-m", "inference.drivers.spark_watchdog", str(me), repr(psutil.Process(me).create_time()),
+             *(str(p.pid) for p in self.processes.values())],
+            cwd=Path(__file__).resolve().parents[2], start_new_session=True, stdout=subprocess.DEVNULL,
+            stderr=open(self.logs / "watchdog.log", "w"))
 
 
 def _spawn(args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen:
@@ -95,6 +111,7 @@ def start(workers: int = 2, cores: int = 1, memory: str = "2g", logs: Path | Non
             cluster.processes[f"worker-{k}"] = _spawn(
                 ["org.apache.spark.deploy.worker.Worker", "--host", HOST, "--cores", str(cores), "--memory", memory,
                  "--webui-port", str(_free_port()), cluster.master_url], logs / f"worker-{k}.log", env)
+        cluster.watch_owner()
         _wait(lambda: _registered(logs / "master.log") >= workers, timeout_s, f"{workers} workers to register",
               logs / "master.log")
     except BaseException:
