@@ -382,7 +382,8 @@ def _attempts(partial: Path) -> list[Path]:
 def test_a_worker_killed_midway_costs_a_retry_never_a_row(cluster, beam_records, survey, model_dir, tmp_path):
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "inference.catalog", *_records_flags(survey), "--model-dir",
-                             model_dir, "--out", str(out), "--engine", "spark", "--master", cluster.master_url],
+                             model_dir, "--out", str(out), "--engine", "spark", "--master", cluster.master_url,
+                             "--spark-secret-file", str(cluster.secret_file)],
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and proc.poll() is None:
@@ -404,12 +405,26 @@ def test_a_worker_killed_midway_costs_a_retry_never_a_row(cluster, beam_records,
 
 def test_a_killed_spark_driver_leaves_nothing_and_the_next_run_succeeds(cluster, survey, model_dir, tmp_path):
     flags = [*_records_flags(survey), "--model-dir", model_dir, "--out", str(tmp_path / "out"), "--engine", "spark",
-             "--master", cluster.master_url]
+             "--master", cluster.master_url, "--spark-secret-file", str(cluster.secret_file)]
     _kill_midway(flags, tmp_path, lambda partial: bool(_attempts(partial)))
     job = _classify(*flags)
     assert job.returncode == 0, job.stdout[-3000:] + job.stderr[-3000:]
     assert sorted(pd.read_parquet(tmp_path / "out" / "classified")["objid"]) == sorted(survey[1])
     assert not list(tmp_path.glob(".out.partial-*"))
+
+
+def test_a_driver_without_the_clusters_secret_is_refused(cluster, survey, model_dir, tmp_path):
+    """The cluster runs with spark.authenticate and encrypted RPC; its secret file is its owner's alone."""
+    assert oct(cluster.secret_file.stat().st_mode & 0o777) == "0o600"
+    assert "spark.network.crypto.enabled true" in cluster.secret_file.read_text()
+    before = (cluster.logs / "master.log").read_text()
+    job = _classify(*_records_flags(survey), "--model-dir", model_dir, "--out", str(tmp_path / "out"), "--engine",
+                    "spark", "--master", cluster.master_url)
+    assert job.returncode != 0, job.stdout[-2000:]
+    assert not (tmp_path / "out").exists()
+    after = (cluster.logs / "master.log").read_text()[len(before):]
+    assert "Registering app" not in after, "the master let a client without the secret register an application"
+    assert "maybe your client does not have SASL enabled" in after  # refused at the handshake
 
 
 def test_the_cluster_stops_by_process_id(cluster):
