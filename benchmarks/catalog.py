@@ -143,9 +143,11 @@ def busy_cpu_s() -> float:
 
 
 def measure(n: int, engine: str, data: Path, model_dir: str, work: Path, master: str | None,
-            inputs: str = "records") -> dict:
+            inputs: str = "records", secret_file: Path | None = None) -> dict:
     out = work / f"classified_{n}_{engine}_{inputs}"
     extra = [] if engine == "beam" else ["--engine", "spark", "--master", master or "local[2]"]
+    if secret_file:
+        extra += ["--spark-secret-file", str(secret_file)]
     source = (["--records", str(data / "*.tfrecord.gz")] if inputs == "records" else
               ["--table", str(data / "fits" / "catalogue.fits"), "--images", str(data / "fits" / "cutouts")])
     sampler = Sampler()
@@ -230,7 +232,8 @@ def main(argv: list[str] | None = None) -> str:
                 for inputs in args.inputs:
                     for engine in args.engines:
                         master = cluster.master_url if engine == "spark-cluster" else None
-                        rows.append(measure(n, engine, data, model_dir, Path(tmp), master, inputs))
+                        rows.append(measure(n, engine, data, model_dir, Path(tmp), master, inputs,
+                                            cluster.secret_file if master else None))
                         print(rows[-1], flush=True)
         finally:
             if cluster:

@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> str:
                    help="every score of every model and seed, for reading beyond the tables ('' for none)")
     args = parse(p, argv)
     from evaluation.predictions import predict_records
-    from pipeline.assemble import resolve_encoder
+    from pipeline.run_config import resolve_encoder
 
     encoder = resolve_encoder(args.image_encoder)
     parts, everything = [], {}

@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> str:
     args = parse(p, argv)
     import tensorflow as tf
 
-    from pipeline.assemble import resolve_encoder
+    from pipeline.run_config import resolve_encoder
     from trainer import forest
 
     encoder = resolve_encoder(args.image_encoder)

@@ -51,7 +51,7 @@ def encoder_with_train_images(cutouts: Path, pairs: Path, work: Path, seed: int)
     """An encoder trained as `make encoder` trains it, on the real cutouts plus the exact pairs' train-split images
     (image-only records; the pairs' eval and test images stay out, as they do of the cutouts)."""
     from benchmarks.common import timed
-    from inference.model import latest_version
+    from components.serving_layout import latest_version
     from ingest.provenance import IMPORT_SUMMARY
     from runners.local.workspace import Workspace
 
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> str:
                    help="also train an encoder on these image-only records (data/real_cutouts) plus the exact pairs' "
                         "train images, and score the default fusion variant on it")
     args = parse(p, argv)
-    from pipeline.assemble import resolve_encoder
+    from pipeline.run_config import resolve_encoder
 
     encoder = resolve_encoder(args.image_encoder)
     split = {s: list(records.read_split(Path(args.data_dir), s))[: args.limit] for s in c.PIPELINE_SPLITS}

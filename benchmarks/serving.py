@@ -21,8 +21,9 @@ import tensorflow as tf
 
 import contract as c
 from benchmarks.common import header, parse, parser, publish
+from components.serving_layout import latest_version
 from contract import RECORD_GLOB
-from inference.model import latest_version, load_model, raw_inputs
+from inference.model import load_model, raw_inputs
 from ingest import records
 from pipeline import configs
 from trainer import forest_ops

@@ -42,7 +42,7 @@ import contract as c
 from inference.fits_output import FORMATS
 from ingest.cutout import SKYSERVER_SCALE_ARCSEC
 from pipeline import configs
-from pipeline.assemble import ConfigError
+from pipeline.run_config import ConfigError
 from runners import beam as beam_presets
 
 ENGINES = ("beam", "spark")
@@ -75,6 +75,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    "master (--master; needs Java 17)")
     p.add_argument("--master", default="local[*]", help="with --engine spark: any Spark master URL, e.g. "
                    "spark://127.0.0.1:7077 (`python -m inference.drivers.spark_cluster` starts one here)")
+    p.add_argument("--spark-secret-file", help="with --engine spark: the cluster's shared secret (a file holding it, "
+                   "or the properties file `python -m inference.drivers.spark_cluster` prints), for a master started "
+                   "with spark.authenticate")
     beam_presets.add_arguments(p)
     return p.parse_args(argv)
 
@@ -103,8 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         with staged(args.out, args.overwrite) as tmp:
             if args.engine == "spark":
                 from inference.drivers import spark
+                from inference.drivers.spark_cluster import read_secret
 
-                read, extra = spark.run(source, model, str(tmp), args.master, args.batch_size)
+                secret = read_secret(args.spark_secret_file) if args.spark_secret_file else None
+                read, extra = spark.run(source, model, str(tmp), args.master, args.batch_size, secret)
             else:
                 from inference.drivers import beam
 

@@ -14,20 +14,10 @@ from typing import Any
 import numpy as np
 
 import contract as c
+from components.serving_layout import latest_version
 from pipeline import configs
 
 FEATURES = (*c.BANDS, c.REDSHIFT)  # the tabular inputs a serving_raw signature may take, in contract order
-
-
-def latest_version(model_base: str) -> str:
-    """The highest numeric version under <serving_dir>/<model_name>/, as TF Serving would pick it."""
-    import tensorflow as tf
-
-    versions = [d.rstrip("/") for d in tf.io.gfile.glob(os.path.join(model_base, "*"))
-                if os.path.basename(d.rstrip("/")).isdigit()]
-    if not versions:
-        raise FileNotFoundError(f"no pushed model versions under {model_base}; run the pipeline first")
-    return max(versions, key=lambda d: int(os.path.basename(d)))
 
 
 def model_dir_for(model_dir: str | None, serving_dir: str, inputs: str) -> str:

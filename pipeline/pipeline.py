@@ -27,8 +27,8 @@ from components.drift import DriftCheck
 from components.drift_baseline import TrainingDataStatisticsStrategy
 from components.evaluation_report import EvaluationReport
 from pipeline import configs, eval_config
-from pipeline.assemble import RunConfig
 from pipeline.fingerprint import Fingerprints
+from pipeline.run_config import RunConfig
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class PipelineParams:
     """Everything the definition reads: the settled run settings, and what pipeline/assemble.py derives for them.
     A new run setting is one RunConfig field (which is also its flag) and the component here that reads it."""
 
-    run: RunConfig  # settled (pipeline/assemble.settle): paths absolute, the data's defaults filled
+    run: RunConfig  # settled (pipeline/run_config.settle): paths absolute, the data's defaults filled
     schema_uri: str  # where the components read the schema (inside a container image, for Kubeflow)
     schema_sha256: str  # of the schema's content: the schema importer's cache key
     fingerprints: Fingerprints

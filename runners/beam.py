@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-from pipeline.assemble import ConfigError
+from pipeline.run_config import ConfigError
 
 RUNNERS = ("direct", "portable", "flink", "spark", "dataflow")
 

@@ -20,7 +20,8 @@ import sys
 import runtime_env  # noqa: F401 - the process environment, before TensorFlow loads
 
 from pipeline import configs
-from pipeline.assemble import ConfigError, RunConfig, add_run_arguments, assemble, settle
+from pipeline.assemble import assemble
+from pipeline.run_config import ConfigError, RunConfig, add_run_arguments, settle
 from runners import beam, settings
 
 # Where the Dockerfile's `pip install` of the wheel puts this package inside the image (python:3.10-slim's

@@ -1,6 +1,6 @@
 """From a runner's parsed flags to what assemble() takes: one settled RunConfig and the Beam args.
 
-Every runner declares the same flags (pipeline/assemble.add_run_arguments, runners/beam.add_arguments) and
+Every runner declares the same flags (pipeline/run_config.add_run_arguments, runners/beam.add_arguments) and
 refuses the same mistakes with the same message before anything starts.
 """
 
@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import argparse
 
-from pipeline.assemble import RunConfig, settle
+from pipeline.run_config import RunConfig, settle
 from runners import beam
 
 
 def from_flags(args: argparse.Namespace) -> tuple[RunConfig, list[str]]:
-    """pipeline.assemble.ConfigError says what is wrong with the flags, so a user can fix it (runners exit 2)."""
+    """pipeline.run_config.ConfigError says what is wrong with the flags, so a user can fix it (runners exit 2)."""
     return settle(RunConfig.from_namespace(args)), beam.beam_args(beam.from_namespace(args))

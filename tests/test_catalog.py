@@ -382,7 +382,8 @@ def _attempts(partial: Path) -> list[Path]:
 def test_a_worker_killed_midway_costs_a_retry_never_a_row(cluster, beam_records, survey, model_dir, tmp_path):
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "inference.catalog", *_records_flags(survey), "--model-dir",
-                             model_dir, "--out", str(out), "--engine", "spark", "--master", cluster.master_url],
+                             model_dir, "--out", str(out), "--engine", "spark", "--master", cluster.master_url,
+                             "--spark-secret-file", str(cluster.secret_file)],
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and proc.poll() is None:
@@ -404,12 +405,38 @@ def test_a_worker_killed_midway_costs_a_retry_never_a_row(cluster, beam_records,
 
 def test_a_killed_spark_driver_leaves_nothing_and_the_next_run_succeeds(cluster, survey, model_dir, tmp_path):
     flags = [*_records_flags(survey), "--model-dir", model_dir, "--out", str(tmp_path / "out"), "--engine", "spark",
-             "--master", cluster.master_url]
+             "--master", cluster.master_url, "--spark-secret-file", str(cluster.secret_file)]
     _kill_midway(flags, tmp_path, lambda partial: bool(_attempts(partial)))
     job = _classify(*flags)
     assert job.returncode == 0, job.stdout[-3000:] + job.stderr[-3000:]
     assert sorted(pd.read_parquet(tmp_path / "out" / "classified")["objid"]) == sorted(survey[1])
     assert not list(tmp_path.glob(".out.partial-*"))
+
+
+def test_a_driver_without_the_clusters_secret_is_refused(cluster, survey, model_dir, tmp_path):
+    """The cluster runs with spark.authenticate and encrypted RPC; its secret file is its owner's alone."""
+    assert oct(cluster.secret_file.stat().st_mode & 0o777) == "0o600"
+    assert "spark.network.crypto.enabled true" in cluster.secret_file.read_text()
+    log = cluster.logs / "master.log"
+    before = len(log.read_text())
+    # Without the secret the driver would retry its registration for a minute before giving up: watch the master
+    # refuse the handshake instead, then stop the driver.
+    proc = subprocess.Popen([sys.executable, "-m", "inference.catalog", *_records_flags(survey), "--model-dir",
+                             model_dir, "--out", str(tmp_path / "out"), "--engine", "spark", "--master",
+                             cluster.master_url], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and "client does not have SASL enabled" not in log.read_text()[before:]:
+        assert proc.poll() is None or proc.returncode != 0, "the job ran without the secret"
+        time.sleep(0.2)
+    time.sleep(3)  # time for a registration, were one accepted
+    after = log.read_text()[before:]
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert "client does not have SASL enabled" in after, "the master did not refuse the handshake"
+    assert "Registering app" not in after, "the master let a client without the secret register an application"
+    assert not (tmp_path / "out").exists()
 
 
 def test_the_cluster_stops_by_process_id(cluster):
@@ -421,3 +448,21 @@ def test_the_cluster_stops_by_process_id(cluster):
             os.kill(pid, 0)
     left = subprocess.run(["pgrep", "-f", cluster.master_url], capture_output=True, text=True).stdout.split()
     assert left == [], f"processes still serving {cluster.master_url}: {left}"
+
+
+def test_a_cluster_whose_owner_is_killed_stops_with_it(java, tmp_path):
+    """SIGKILL leaves the owner no chance to clean up: the watchdog stops the master and the worker anyway."""
+    from inference.drivers.spark_watchdog import alive
+
+    code = ("import sys, time\nfrom pathlib import Path\nfrom inference.drivers import spark_cluster\n"
+            "c = spark_cluster.start(workers=1, cores=1, memory='1g', logs=Path(sys.argv[1]))\n"
+            "print(*c.pids().values(), c.watchdog.pid, flush=True)\ntime.sleep(600)\n")
+    owner = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    *daemons, watchdog = [int(p) for p in owner.stdout.readline().split()]
+    assert len(daemons) == 2 and all(alive(p) for p in [*daemons, watchdog])
+    owner.kill()
+    owner.wait()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and any(alive(p) for p in [*daemons, watchdog]):
+        time.sleep(0.2)
+    assert not [p for p in [*daemons, watchdog] if alive(p)], "daemons outlived their owner"

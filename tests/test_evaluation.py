@@ -12,8 +12,8 @@ import pytest
 
 import contract as c
 from components.evaluation_report import REPORT_FILE, SUMMARY_FILE
+from components.serving_layout import latest_version
 from evaluation import argmax_metrics, inspect_eval, results
-from inference.model import latest_version
 from ingest import records
 from pipeline import metadata as md
 from pipeline.configs import MODEL_NAME, PIPELINE_NAME

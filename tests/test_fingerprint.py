@@ -12,9 +12,9 @@ from tfx.dsl.compiler import compiler
 import contract as c
 from components.curated_schema import file_sha256
 from pipeline import configs
-from pipeline.assemble import RunConfig, settle
 from pipeline.fingerprint import Fingerprints, tree_sha256
 from pipeline.pipeline import PipelineParams, create_pipeline
+from pipeline.run_config import RunConfig, settle
 from runners.beam import BeamOptions, beam_args
 
 BASE = Fingerprints(**{f.name: f"{f.name}-a" for f in dataclasses.fields(Fingerprints)})

@@ -8,8 +8,9 @@ from tfx import v1 as tfx
 from components.evaluation_report import SUMMARY_FILE
 from evaluation import inspect_eval, results
 from pipeline import metadata as md
-from pipeline.assemble import RunConfig, assemble
+from pipeline.assemble import assemble
 from pipeline.configs import PIPELINE_NAME
+from pipeline.run_config import RunConfig
 from runners.beam import BeamOptions, beam_args
 from runners.local.workspace import Workspace
 from tests.e2e import versions

@@ -10,7 +10,7 @@ import runtime_env
 import pytest
 from google.protobuf import json_format
 
-from pipeline.assemble import ConfigError, RunConfig
+from pipeline.run_config import ConfigError, RunConfig
 from runners import beam, kubeflow_v2
 from tests.e2e import REPO
 
@@ -226,33 +226,33 @@ def test_image_only_records_need_model_image_in_every_runner(runner, tmp_path, c
 
 def test_settle_fills_the_encoder_defaults_once(tmp_path, monkeypatch):
     from ingest.provenance import IMPORT_SUMMARY, LABELLED_CUTOUTS
-    from pipeline import assemble, configs
+    from pipeline import configs, run_config
 
     (tmp_path / IMPORT_SUMMARY).write_text(json.dumps({"kind": LABELLED_CUTOUTS}))
-    cfg = assemble.settle(RunConfig(data_dir=str(tmp_path), model="image"))
+    cfg = run_config.settle(RunConfig(data_dir=str(tmp_path), model="image"))
     assert (cfg.schema_file, cfg.epochs, cfg.accuracy_floor, cfg.serving_model_name) == (
         str(configs.IMAGE_SCHEMA_FILE), configs.ENCODER_EPOCHS, configs.ENCODER_ACCURACY_FLOOR,
         configs.ENCODER_MODEL_NAME)
-    monkeypatch.setattr(assemble, "is_image_only", lambda _: pytest.fail("settled twice"))
-    assert assemble.settle(cfg) is cfg
+    monkeypatch.setattr(run_config, "is_image_only", lambda _: pytest.fail("settled twice"))
+    assert run_config.settle(cfg) is cfg
     with pytest.raises(ConfigError, match=r"--inputs must be one of \['spectroscopic', 'photometric'\]"):
-        assemble.settle(RunConfig(data_dir="gs://b/data", inputs="spectral"))
+        run_config.settle(RunConfig(data_dir="gs://b/data", inputs="spectral"))
 
 
 def test_the_head_is_the_forest_unless_the_model_is_image_only_and_impossible_pairs_are_refused(tmp_path):
     from ingest.provenance import IMPORT_SUMMARY, LABELLED_CUTOUTS
-    from pipeline import assemble
+    from pipeline import run_config
 
-    assert assemble.settle(RunConfig(data_dir="gs://b/data")).head == "forest"
-    assert assemble.settle(RunConfig(data_dir="gs://b/data", head="mlp")).head == "mlp"
+    assert run_config.settle(RunConfig(data_dir="gs://b/data")).head == "forest"
+    assert run_config.settle(RunConfig(data_dir="gs://b/data", head="mlp")).head == "mlp"
     (tmp_path / IMPORT_SUMMARY).write_text(json.dumps({"kind": LABELLED_CUTOUTS}))
-    assert assemble.settle(RunConfig(data_dir=str(tmp_path), model="image")).head == "mlp"
+    assert run_config.settle(RunConfig(data_dir=str(tmp_path), model="image")).head == "mlp"
     for cfg, says in ((RunConfig(data_dir="gs://b/data", model="image", head="forest"), "image-only model"),
                       (RunConfig(data_dir="gs://b/data", fine_tune_encoder=True), "--head mlp"),
                       (RunConfig(data_dir="gs://b/data", decode_images_in_transform=True), "JPEG bytes"),
                       (RunConfig(data_dir="gs://b/data", head="knn"), "--head must be one of")):
         with pytest.raises(ConfigError, match=says):
-            assemble.settle(cfg)
+            run_config.settle(cfg)
 
 
 def test_a_vertex_compile_sets_the_gate_floors_seed_and_cache(tmp_path):
@@ -312,3 +312,17 @@ def test_the_local_runner_has_one_entry_and_one_help_however_it_is_started():
         proc = subprocess.run([str(script), "--help"], cwd=REPO, capture_output=True, text=True)
         helps["sdss-run-local"] = proc.stdout
     assert len(set(helps.values())) == 1 and "--data-dir" in helps["-m runners.local"], helps.keys()
+
+
+def test_the_assembly_imports_follow_the_data_flow():
+    """The pipeline's definition reads settled settings without importing the assembly (no circle), and settling
+    finds a pushed encoder through the Pusher's serving layout, not through inference/ (which is downstream)."""
+    from pipeline import configs
+    from tests.test_fingerprint import _first_party_imports
+
+    root = configs.CODE_ROOT
+    for module in ("pipeline/pipeline.py", "pipeline/run_config.py"):
+        assert root / "pipeline" / "assemble.py" not in _first_party_imports(root / module), module
+    reached = _first_party_imports(root / "pipeline" / "run_config.py")
+    assert root / "components" / "serving_layout.py" in reached
+    assert not [p for p in reached if p.relative_to(root).parts[0] == "inference"]

@@ -49,9 +49,9 @@ def on_this_machine(master: str) -> bool:
     return master.startswith("local") or urlparse(master).hostname in LOCAL_HOSTS
 
 
-def session(master: str) -> Any:
+def session(master: str, secret: str | None = None) -> Any:
     """A SparkSession whose workers run this Python with the project's environment; on this machine everything,
-    the Spark UI included, binds to 127.0.0.1."""
+    the Spark UI included, binds to 127.0.0.1. `secret`: an authenticated cluster's (spark_cluster.auth_conf)."""
     from inference.drivers.spark_cluster import require_java
 
     require_java()
@@ -69,6 +69,11 @@ def session(master: str) -> Any:
         b = b.config(f"spark.executorEnv.{k}", v)
     if local:
         b = b.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
+    if secret:
+        from inference.drivers.spark_cluster import auth_conf
+
+        for k, v in auth_conf(secret).items():
+            b = b.config(k, v)
     spark = b.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark
@@ -256,9 +261,9 @@ def _commit(results: list[dict[str, Any]], out_dir: str) -> tuple[int, int]:
 
 
 def run(source: job.Source, model: job.Model, out_dir: str, master: str = "local[*]",
-        batch_size: int = 256) -> tuple[int, dict[str, Any]]:
+        batch_size: int = 256, secret: str | None = None) -> tuple[int, dict[str, Any]]:
     """Runs the job into `out_dir` (a staged folder). Returns the rows read and what the summary should add."""
-    spark = session(master)
+    spark = session(master, secret)
     sc = spark.sparkContext
     print(f"spark: master {master}, {sc.defaultParallelism} cores, UI {sc.uiWebUrl}", flush=True)
     spec = TaskSpec(model, str(Path(out_dir, TASKS_DIR).resolve()), batch_size, source)

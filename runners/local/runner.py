@@ -24,7 +24,8 @@ import runtime_env  # noqa: F401 - the process environment, before TensorFlow lo
 
 from ingest.provenance import IMPORT_SUMMARY, SIMULATED_MARKER, is_recorded
 from pipeline import configs
-from pipeline.assemble import ConfigError, RunConfig, add_run_arguments, assemble
+from pipeline.assemble import assemble
+from pipeline.run_config import ConfigError, RunConfig, add_run_arguments
 from runners import beam, settings
 from runners.local import preflight
 
