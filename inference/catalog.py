@@ -12,7 +12,9 @@ reads it, image: the contract's JPEG bytes). A class, if any, is ignored. The mo
 newest under --serving-dir); a photometric one needs no redshift.
 
 Engines (inference/drivers/): beam (default) runs RunInference on a Beam runner (--runner: runners/beam.py's
-presets); spark runs on a Spark master (--master, default local[*]; needs Java 17).
+presets); spark runs on a Spark master (--master, default local[*]; needs Java 17), reading the input through
+Hadoop (file://, hdfs://, gs://, s3a:// URIs; inference/uris.py). Under spark-submit, with the wheel as --py-files:
+inference/drivers/spark_submit.py.
 
 Output, a folder that appears whole or not at all (ingest/staging.py), the same from either engine:
   classified/*.parquet  objid, ra, dec, p_GALAXY, p_STAR, p_QSO, class, outside_training_range (the features
@@ -39,6 +41,7 @@ from pathlib import Path
 import runtime_env  # the process environment, before TensorFlow loads
 
 import contract as c
+from inference import uris
 from inference.fits_output import FORMATS
 from ingest.cutout import SKYSERVER_SCALE_ARCSEC
 from pipeline import configs
@@ -82,9 +85,35 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _source(args: argparse.Namespace):
+    """The input as the job reads it: file:// made a plain path. A remote CSV (hdfs://, gs://, s3a://...) only for
+    Spark, which reads it through Hadoop (Beam's own IO reads remote records and Parquet); never a remote table or
+    cutouts, which are read here."""
+    from inference import job
+    from ingest.tables import is_table
+
+    given = args.csv or args.records or args.parquet
+    flag = "--csv" if args.csv else "--records" if args.records else "--parquet"
+    if uris.remote(given) and args.csv and (args.engine != "spark" or is_table(args.csv)):
+        raise ValueError(f"{flag} {given}: a remote CSV is read by --engine spark only, and a table (FITS, VOTable, "
+                         "ECSV) from a local path only")
+    path = given if uris.remote(given) else uris.local_path(given, flag)
+    return job.Source(csv=path if args.csv else None, images=uris.local_path(args.images, "--images"),
+                      cutout_scale=args.cutout_scale, records=path if args.records else None,
+                      parquet=path if args.parquet else None)
+
+
+def main(argv: list[str] | None = None, submitted: bool = False) -> int:
+    """`submitted`: run by spark-submit (inference/drivers/spark_submit.py), whose master and settings apply."""
     runtime_env.quiet_tensorflow()
     args = parse_args(argv)
+    if submitted:
+        given = [f for f in ("--master", "--spark-secret-file", "--engine") if any(a.startswith(f) for a in argv or ())]
+        if given:
+            print(f"error: {', '.join(given)}: under spark-submit, give the master and the properties file to "
+                  "spark-submit (--master, --properties-file); the engine is Spark", file=sys.stderr)
+            return 2
+        args.engine, args.master = "spark", None
     from evaluation import model_info
     from inference import job
     from inference.model import model_dir_for
@@ -93,17 +122,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         beam_args = beam_presets.beam_args(beam_presets.from_namespace(args))
         model = job.Model.at(os.path.abspath(model_dir_for(args.model_dir, args.serving_dir, args.inputs)))
-        if args.csv and not Path(args.csv).is_file():
+        source = _source(args)
+        if source.csv and not uris.remote(source.csv) and not Path(source.csv).is_file():
             raise FileNotFoundError(f"--csv {args.csv}: no such file")
-        source = job.Source(csv=args.csv, images=args.images, cutout_scale=args.cutout_scale, records=args.records,
-                            parquet=args.parquet)
-        if not args.csv:
+        if not args.csv and not uris.remote(source.describe()):
             source.files()  # no matching file is a usage error, before any engine starts
         elif source.table:
             job.table_ranges(source, model.features)  # a missing column or a wrong type: exit 2, nothing written
         print(f"model: {model.path}\n{model_info.describe(model_info.load(model.path))}", flush=True)
         t0 = time.monotonic()
-        with staged(args.out, args.overwrite) as tmp:
+        with staged(uris.local_path(args.out, "--out"), args.overwrite) as tmp:
             if args.engine == "spark":
                 from inference.drivers import spark
                 from inference.drivers.spark_cluster import read_secret

@@ -176,6 +176,11 @@ def count_written(out_dir: str) -> dict[str, Any]:
     return {"written": written, "rejected": sum(by_reason.values()), "by_reason": by_reason}
 
 
+def code_location() -> str:
+    """Where this package was imported from: the checkout, an installed copy, or a wheel spark-submit shipped."""
+    return str(Path(__file__).parent.parent)
+
+
 def finish(out_dir: str, read: int, model: Model, source: Source, engine: str, seconds: float,
            **extra: Any) -> dict[str, Any]:
     """Flags objects listed twice, counts what was written, refuses an output whose counts do not add up, and writes
@@ -189,6 +194,6 @@ def finish(out_dir: str, read: int, model: Model, source: Source, engine: str, s
                             "output discarded")
     summary = {"read": read, **counts, "model": model.path, "model_version": model.version,
                "model_inputs": model.inputs, "source": source.describe(), "engine": engine,
-               "seconds": round(seconds, 1), "same_object": same, **extra}
+               "seconds": round(seconds, 1), "same_object": same, "code": code_location(), **extra}
     Path(out_dir, SUMMARY_FILE).write_text(json.dumps(summary, indent=1))
     return summary

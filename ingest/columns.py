@@ -14,7 +14,7 @@ import csv
 import difflib
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,10 +117,17 @@ def layout(header: list[str], required: Sequence[str], where: str, header_line: 
 def read_layout(csv_path: Path, required: Sequence[str], optional: Sequence[str] = ()) -> CsvLayout:
     """The layout from the file's first lines alone (the rows are not read)."""
     with open(csv_path, encoding="utf-8-sig", newline="") as fh:
-        for n, text in enumerate(fh, start=1):
-            if is_data_line(text):
-                return layout(parse_line(text), required, f"{csv_path} line {n}", n, optional)
-    raise ValueError(f"{csv_path}: no header row")
+        return layout_of_lines(fh, str(csv_path), required, optional)
+
+
+def layout_of_lines(lines: Iterable[str], name: str, required: Sequence[str], optional: Sequence[str] = ()
+                    ) -> CsvLayout:
+    """The layout from a CSV's first lines, wherever they were read (a Spark driver reads them through Hadoop)."""
+    for n, text in enumerate(lines, start=1):
+        text = text.lstrip("\ufeff") if n == 1 else text
+        if is_data_line(text):
+            return layout(parse_line(text), required, f"{name} line {n}", n, optional)
+    raise ValueError(f"{name}: no header row")
 
 
 def read_rows(csv_path: Path, required: Sequence[str], optional: Sequence[str] = ()

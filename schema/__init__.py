@@ -12,8 +12,9 @@ IMAGE_ONLY = "image_schema.pbtxt"  # labelled cutouts without photometry (`pytho
 
 
 def path(name: str) -> Path:
-    """The file of one schema, wherever the package is installed."""
-    found = Path(str(resources.files(__name__).joinpath(name)))
+    """The file of one schema, wherever the package is installed. Inside a zipped wheel (spark-submit --py-files)
+    the path names the member: the catalogue job, which runs from one, never reads a schema."""
+    found = resources.files(__name__).joinpath(name)
     if not found.is_file():
         raise FileNotFoundError(f"no schema {name!r} in the installed package at {found.parent}")
-    return found
+    return Path(str(found))

@@ -61,3 +61,20 @@ def analyze_and_transform(instances, out_dir: Path, custom_config: dict | None =
     metadata_io.write_metadata(metadata, str(out_dir / "metadata"))  # raw schema, as Transform writes it
     return transformed
 
+
+
+def build_wheel(base: Path) -> Path:
+    """The project's wheel, built from a copy of this checkout's sources (setuptools writes build/ beside the
+    sources it builds) with the environment's own setuptools (no download). Returns its path under base/wheels."""
+    import shutil
+    import subprocess
+    import sys
+
+    src, wheels = base / "src", base / "wheels"
+    shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "data", "outputs", "build", "*.egg-info", "__pycache__", ".*_cache"))
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                            "--wheel-dir", str(wheels), str(src)], capture_output=True, text=True)
+    assert build.returncode == 0, build.stdout + build.stderr
+    (wheel,) = wheels.glob("*.whl")
+    return wheel

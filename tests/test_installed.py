@@ -1,12 +1,10 @@
 """Installed as a package, the pipeline works outside the checkout: a wheel installed into a temporary folder, run
 from an empty working directory, reads and writes there and nowhere else.
 
-The wheel is built from a copy of this checkout's sources (setuptools writes build/ beside the sources it builds)
-with the environment's own setuptools (no download), and installed with --no-deps beside the pinned environment,
-ahead of the checkout's editable install on the path."""
+The wheel (tests/helpers.build_wheel) is installed with --no-deps beside the pinned environment, ahead of the
+checkout's editable install on the path."""
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +14,7 @@ import pytest
 import contract as c
 from pipeline.configs import MODEL_NAME
 from tests.e2e import REPO
+from tests.helpers import build_wheel
 
 pytestmark = pytest.mark.e2e
 
@@ -31,15 +30,10 @@ def _snapshot(root: Path) -> dict[str, float]:
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> dict:
     base = tmp_path_factory.mktemp("installed")
-    src, wheels, pkg, work = base / "src", base / "wheels", base / "pkg", base / "work"
+    pkg, work = base / "pkg", base / "work"
     work.mkdir()
     top_level = sorted(p.name for p in REPO.iterdir())  # building and installing add nothing to the checkout
-    shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "data", "outputs", "build", "*.egg-info", "__pycache__", ".*_cache"))
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                            "--wheel-dir", str(wheels), str(src)], capture_output=True, text=True)
-    assert build.returncode == 0, build.stdout + build.stderr
-    (wheel,) = wheels.glob("*.whl")
+    wheel = build_wheel(base)
     install = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(pkg),
                               str(wheel)], capture_output=True, text=True)
     assert install.returncode == 0, install.stdout + install.stderr

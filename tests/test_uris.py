@@ -1,0 +1,42 @@
+"""Where the catalogue job reads and writes: Spark reads its input through Hadoop (any URI the cluster reaches),
+while the tables, the cutouts and the output are read and written here, at a local path or a file:// URI."""
+
+from pathlib import Path
+
+import pytest
+
+from inference import uris
+from inference.catalog import _source, parse_args
+
+
+def test_plain_paths_become_file_uris_and_uris_stay(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert uris.to_uri("survey/*.tfrecord.gz") == f"file://{tmp_path}/survey/*.tfrecord.gz"  # the glob kept
+    for uri in ("gs://bucket/survey/*.parquet", "s3a://bucket/x.csv", "hdfs://nn:8020/x", "file:///data/x.csv"):
+        assert uris.to_uri(uri) == uri
+
+
+def test_local_paths_accept_file_uris_and_refuse_remote_ones_by_flag():
+    assert uris.local_path("file:///data/my%20cutouts", "--images") == "/data/my cutouts"
+    assert uris.local_path("out/classified", "--out") == "out/classified"
+    assert uris.local_path(None, "--images") is None
+    with pytest.raises(ValueError, match=r"--out gs://bucket/out: must be a local path or a file:// URI"):
+        uris.local_path("gs://bucket/out", "--out")
+    assert uris.remote("s3a://b/k") and not uris.remote("file:///x") and not uris.remote("/x")
+
+
+def _args(*flags: str):
+    return parse_args([*flags, "--out", "out"])
+
+
+def test_a_remote_input_goes_to_spark_only_where_spark_reads_it():
+    src = _source(_args("--csv", "s3a://bucket/export.csv", "--images", "file:///shared/cutouts", "--engine", "spark"))
+    assert (src.csv, src.images) == ("s3a://bucket/export.csv", "/shared/cutouts")
+    assert _source(_args("--parquet", "gs://b/*.parquet", "--engine", "spark")).parquet == "gs://b/*.parquet"
+    assert _source(_args("--records", "file:///survey/*.tfrecord.gz")).records == "/survey/*.tfrecord.gz"
+    with pytest.raises(ValueError, match="--csv s3a://bucket/export.csv: a remote CSV is read by --engine spark"):
+        _source(_args("--csv", "s3a://bucket/export.csv"))
+    with pytest.raises(ValueError, match="a table .* from a local path only"):
+        _source(_args("--table", "gs://b/casjobs.fits", "--engine", "spark"))
+    with pytest.raises(ValueError, match="--images gs://b/cutouts: must be a local path"):
+        _source(_args("--csv", Path("x.csv").as_posix(), "--images", "gs://b/cutouts", "--engine", "spark"))
