@@ -81,8 +81,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--spark-secret-file", help="with --engine spark: the cluster's shared secret (a file holding it, "
                    "or the properties file `python -m inference.drivers.spark_cluster` prints), for a master started "
                    "with spark.authenticate")
+    p.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE", help="with --engine spark: "
+                   "any Spark setting, repeatable (e.g. spark.jars.packages for a cloud connector, "
+                   "spark.driver.memory)")
     beam_presets.add_arguments(p)
     return p.parse_args(argv)
+
+
+def spark_settings(pairs: list[str]) -> dict[str, str]:
+    """--spark-conf KEY=VALUE pairs; a pair without '=' or a key outside spark.* is a usage error."""
+    settings = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip().startswith("spark."):
+            raise ValueError(f"--spark-conf {pair}: expected spark.<setting>=<value>")
+        settings[key.strip()] = value
+    return settings
 
 
 def _source(args: argparse.Namespace):
@@ -108,10 +122,11 @@ def main(argv: list[str] | None = None, submitted: bool = False) -> int:
     runtime_env.quiet_tensorflow()
     args = parse_args(argv)
     if submitted:
-        given = [f for f in ("--master", "--spark-secret-file", "--engine") if any(a.startswith(f) for a in argv or ())]
+        given = [f for f in ("--master", "--spark-secret-file", "--engine", "--spark-conf")
+                 if any(a.startswith(f) for a in argv or ())]
         if given:
-            print(f"error: {', '.join(given)}: under spark-submit, give the master and the properties file to "
-                  "spark-submit (--master, --properties-file); the engine is Spark", file=sys.stderr)
+            print(f"error: {', '.join(given)}: under spark-submit, give the master, the properties file and any "
+                  "setting to spark-submit (--master, --properties-file, --conf); the engine is Spark", file=sys.stderr)
             return 2
         args.engine, args.master = "spark", None
     from evaluation import model_info
@@ -121,6 +136,7 @@ def main(argv: list[str] | None = None, submitted: bool = False) -> int:
 
     try:
         beam_args = beam_presets.beam_args(beam_presets.from_namespace(args))
+        settings = spark_settings(args.spark_conf)
         model = job.Model.at(os.path.abspath(model_dir_for(args.model_dir, args.serving_dir, args.inputs)))
         source = _source(args)
         if source.csv and not uris.remote(source.csv) and not Path(source.csv).is_file():
@@ -137,7 +153,7 @@ def main(argv: list[str] | None = None, submitted: bool = False) -> int:
                 from inference.drivers.spark_cluster import read_secret
 
                 secret = read_secret(args.spark_secret_file) if args.spark_secret_file else None
-                read, extra = spark.run(source, model, str(tmp), args.master, args.batch_size, secret)
+                read, extra = spark.run(source, model, str(tmp), args.master, args.batch_size, secret, settings)
             else:
                 from inference.drivers import beam
 

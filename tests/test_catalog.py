@@ -350,7 +350,8 @@ def test_spark_on_local_cores_gives_beams_rows_rejects_and_counts(java, beam_csv
         assert beam_job.returncode == 0, beam_job.stderr[-3000:]
         out = tmp_path / f"spark_{flags[0][2:]}"
         uri = out.as_uri() if flags is records else str(out)
-        job = _classify(*flags, "--model-dir", model_dir, "--out", uri, "--engine", "spark", "--master", "local[2]")
+        job = _classify(*flags, "--model-dir", model_dir, "--out", uri, "--engine", "spark", "--master", "local[2]",
+                        "--spark-conf", "spark.driver.memory=768m")
         assert job.returncode == 0, job.stdout[-3000:] + job.stderr[-3000:]
         assert "spark: master local[2], 2 cores, UI http://127.0.0.1:" in job.stdout  # the UI, on this machine only
         _assert_same_output(out, beam_out)

@@ -40,3 +40,15 @@ def test_a_remote_input_goes_to_spark_only_where_spark_reads_it():
         _source(_args("--table", "gs://b/casjobs.fits", "--engine", "spark"))
     with pytest.raises(ValueError, match="--images gs://b/cutouts: must be a local path"):
         _source(_args("--csv", Path("x.csv").as_posix(), "--images", "gs://b/cutouts", "--engine", "spark"))
+
+
+def test_spark_settings_are_spark_keys_with_values():
+    from inference.catalog import spark_settings
+
+    assert spark_settings(["spark.jars.packages=org.apache.hadoop:hadoop-aws:3.3.4", "spark.driver.memory=1g"]) == \
+        {"spark.jars.packages": "org.apache.hadoop:hadoop-aws:3.3.4", "spark.driver.memory": "1g"}
+    assert spark_settings(["spark.hadoop.fs.s3a.endpoint=http://minio:9000?x=1"]) == \
+        {"spark.hadoop.fs.s3a.endpoint": "http://minio:9000?x=1"}  # only the first '=' splits
+    for bad in ("spark.driver.memory", "driver.memory=1g"):
+        with pytest.raises(ValueError, match=f"--spark-conf {bad}: expected spark"):
+            spark_settings([bad])

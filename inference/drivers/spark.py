@@ -35,7 +35,7 @@ def on_this_machine(master: str | None) -> bool:
     return bool(master) and (master.startswith("local") or urlparse(master).hostname in LOCAL_HOSTS)
 
 
-def session(master: str | None, secret: str | None = None) -> Any:
+def session(master: str | None, secret: str | None = None, settings: dict[str, str] | None = None) -> Any:
     """A SparkSession whose workers run this Python with the project's environment; on this machine everything,
     the Spark UI included, binds to 127.0.0.1. `master` None: spark-submit's. `secret`: an authenticated cluster's
     (spark_cluster.auth_conf)."""
@@ -67,6 +67,8 @@ def session(master: str | None, secret: str | None = None) -> Any:
         b = b.config(f"spark.executorEnv.{k}", v)
     if local:
         b = b.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
+    for k, v in (settings or {}).items():  # the user's own (--spark-conf), over the defaults above
+        b = b.config(k, v)
     if secret:
         from inference.drivers.spark_cluster import auth_conf
 
@@ -95,6 +97,13 @@ class _Progress(threading.Thread):
                 running = sum(s.numActiveTasks for s in stages)
                 print(f"  tasks done {done}/{total}, running {running} ({time.monotonic() - t0:.0f}s)",
                       file=sys.stderr, flush=True)
+
+
+def _first_line(e: Exception) -> str:
+    """The line of a Py4JJavaError that says what went wrong (it carries the JVM's whole trace; the log has it)."""
+    text = str(e)
+    first = next((line for line in text.splitlines() if "Exception" in line or "Error" in line), text)
+    return first.strip()[:500]
 
 
 def _failed_tasks(sc: Any, group: str) -> int:
@@ -137,15 +146,16 @@ def _counted(result: Any) -> int:
 
 
 def run(source: job.Source, model: job.Model, out_dir: str, master: str | None = "local[*]",
-        batch_size: int = 256, secret: str | None = None) -> tuple[int, dict[str, Any]]:
+        batch_size: int = 256, secret: str | None = None, settings: dict[str, str] | None = None
+        ) -> tuple[int, dict[str, Any]]:
     """Runs the job into `out_dir` (a staged local folder). Returns the rows read and what the summary should add.
-    `master` None: the one spark-submit gave."""
+    `master` None: the one spark-submit gave. `settings`: any Spark settings (--spark-conf)."""
     from pyspark import StorageLevel
 
     from inference import uris
     from inference.drivers import spark_frames as frames
 
-    spark = session(master, secret)
+    spark = session(master, secret, settings)
     sc = spark.sparkContext
     print(f"spark: master {sc.master}, {sc.defaultParallelism} cores, UI {sc.uiWebUrl}", flush=True)
     # Arrow batches of the model's batch size: memory per task stays flat whatever the partition's size.
@@ -157,7 +167,12 @@ def run(source: job.Source, model: job.Model, out_dir: str, master: str | None =
     out = Path(out_dir).resolve()
     try:
         src_uri = uris.to_uri(source.csv or source.records or source.parquet)
-        df, spec, rows_of = frames.frame(spark, frames.Spec(model, source, batch_size), src_uri)
+        try:
+            df, spec, rows_of = frames.frame(spark, frames.Spec(model, source, batch_size), src_uri)
+        except ValueError:
+            raise
+        except Exception as e:  # noqa: BLE001 - no such path, no connector for its scheme, no access
+            raise ValueError(f"{source.describe()}: Spark cannot read it: {_first_line(e)}") from None
         result = df.mapInArrow(frames.classify_partitions(spec, rows_of), frames.result_ddl())
         result = result.persist(StorageLevel.MEMORY_AND_DISK)
         columns = [f.name for f in job.parquet_schema()]
@@ -171,8 +186,7 @@ def run(source: job.Source, model: job.Model, out_dir: str, master: str | None =
         except Exception as e:  # noqa: BLE001 - Py4JJavaError carries the JVM's whole trace; the log above has it
             if isinstance(e, job.CountMismatch):
                 raise
-            first = next((line for line in str(e).splitlines() if "Exception" in line or "Error" in line), str(e))
-            raise job.JobFailed(f"the Spark job failed: {first.strip()[:500]}") from None
+            raise job.JobFailed(f"the Spark job failed: {_first_line(e)}") from None
         tasks = result.rdd.getNumPartitions()
         result.unpersist()
         _move_rejects(str(out))
