@@ -340,6 +340,13 @@ def test_parquet_input_on_both_engines(java, survey_parquet, survey, model_dir, 
     assert spark.returncode == 0, spark.stdout[-3000:] + spark.stderr[-3000:]
     _assert_same_output(tmp_path / "spark", tmp_path / "beam")
     assert json.loads((tmp_path / "spark" / "summary.json").read_text())["spark_tasks"] >= 2  # split at row groups
+    # A URI whose filesystem this cluster has no connector for: one line naming it, exit 2, nothing written.
+    remote = _classify("--parquet", "gs://no-such-bucket/survey/*.parquet", "--model-dir", model_dir, "--out",
+                       str(tmp_path / "remote"), "--engine", "spark", "--master", "local[1]")
+    errors = [line for line in remote.stderr.splitlines() if line.startswith("error:")]
+    assert remote.returncode == 2 and len(errors) == 1, remote.stderr[-2000:]
+    assert "gs://no-such-bucket/survey/*.parquet: Spark cannot read it" in errors[0] and "gs" in errors[0]
+    assert not (tmp_path / "remote").exists()
 
 
 def test_spark_on_local_cores_gives_beams_rows_rejects_and_counts(java, beam_csv, beam_records, catalogue_csv, survey,
