@@ -74,11 +74,18 @@ def classify_partitions(spec: Spec, rows_of: Callable[[Spec, int, Iterator[Any]]
             ok.clear()
             return pa.RecordBatch.from_pylist(out, schema)
 
-        for row in rows_of(spec, part, batches):
+        def refused() -> Any:
+            out = pa.RecordBatch.from_pylist(rejects, schema)
+            rejects.clear()
+            return out
+
+        for row in rows_of(spec, part, batches):  # both kinds leave in batches: memory stays flat either way
             read += 1
             if row.reject is not None:
                 rejects.append({"source": row.reject.where, REASON: row.reject.reason, DETAIL: row.reject.detail,
                                 KIND: KIND_REJECT})
+                if len(rejects) >= spec.batch_size:
+                    yield refused()
                 continue
             ok.append(row)
             if len(ok) >= spec.batch_size:
@@ -86,7 +93,7 @@ def classify_partitions(spec: Spec, rows_of: Callable[[Spec, int, Iterator[Any]]
         if ok:
             yield classified()
         if rejects:
-            yield pa.RecordBatch.from_pylist(rejects, schema)
+            yield refused()
         yield pa.RecordBatch.from_pylist([{KIND: KIND_COUNT, PARTITION: part, READ: read}], schema)
     return run
 
