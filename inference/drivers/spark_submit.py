@@ -6,10 +6,11 @@
         sdss_classify.py --records 'hdfs:///survey/*.tfrecord.gz' --model-dir /models/V --out /shared/classified
 
 It takes `sdss-classify-catalog`'s flags, always runs the Spark engine, and uses the master, the secret and every
-other setting that spark-submit was given (--master and --spark-secret-file are refused here). Spark puts the wheel
-first on the path of the driver and of every Python worker (zipimport: the package is pure Python), so the job runs
-the submitted code even where another version is installed. The wheel carries our code only: every worker's Python
-(PYSPARK_PYTHON, 3.10) needs the pinned dependencies (requirements.lock), as the Docker image has them.
+other setting that spark-submit was given (--master, --spark-secret-file, --spark-conf and --engine are refused
+here). Spark puts the wheel first on the path of the driver and of every Python worker (zipimport: the package is
+pure Python), so the job runs the submitted code even where another version is installed. The wheel carries our
+code only: every worker's Python (PYSPARK_PYTHON, 3.10) needs the pinned dependencies (requirements.lock), as the
+Docker image has them.
 """
 
 import sys
