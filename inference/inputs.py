@@ -14,7 +14,6 @@ from typing import Any
 
 import contract as c
 from inference.model import FEATURES
-from ingest.columns import CsvLayout, read_layout
 from ingest.cutout import SKYSERVER_SCALE_ARCSEC
 from ingest.keys import object_key
 from ingest.records import SkyObject
@@ -80,11 +79,6 @@ def check_row(raw: dict[str, str], line: int, data_row: int, source_name: str, i
     except RowRejected as r:
         row.reject = Reject.of(row.where, r, line, tuple(raw.values()), data_row)
     return row
-
-
-def csv_layout(csv_path: Path, features: tuple[str, ...] = FEATURES) -> CsvLayout:
-    """The CSV's header mapped onto the columns the model needs (`features`: a photometric model, no redshift)."""
-    return read_layout(csv_path, required=features)
 
 
 def table_layout(path: Path, features: tuple[str, ...] = FEATURES):

@@ -114,12 +114,6 @@ def layout(header: list[str], required: Sequence[str], where: str, header_line: 
                                                   for k in keys))
 
 
-def read_layout(csv_path: Path, required: Sequence[str], optional: Sequence[str] = ()) -> CsvLayout:
-    """The layout from the file's first lines alone (the rows are not read)."""
-    with open(csv_path, encoding="utf-8-sig", newline="") as fh:
-        return layout_of_lines(fh, str(csv_path), required, optional)
-
-
 def layout_of_lines(lines: Iterable[str], name: str, required: Sequence[str], optional: Sequence[str] = ()
                     ) -> CsvLayout:
     """The layout from a CSV's first lines, wherever they were read (a Spark driver reads them through Hadoop)."""
