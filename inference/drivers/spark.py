@@ -134,14 +134,14 @@ def _drop_checksums(out_dir: str) -> None:
         crc.unlink()
 
 
-def _counted(result: Any) -> int:
-    """Rows read, from each partition's count row, each partition once."""
+def _counted(result: Any, tasks: int) -> int:
+    """Rows read, from each partition's count row, each of the `tasks` partitions once."""
     from inference.drivers.spark_frames import KIND, KIND_COUNT, PARTITION, READ
 
     counts = result.filter(result[KIND] == KIND_COUNT).select(PARTITION, READ).collect()
     parts = [r[0] for r in counts]
-    if len(set(parts)) != len(parts) or len(parts) != result.rdd.getNumPartitions():
-        raise job.CountMismatch(f"{len(parts)} partition counts for {result.rdd.getNumPartitions()} partitions")
+    if len(set(parts)) != len(parts) or len(parts) != tasks:
+        raise job.CountMismatch(f"{len(parts)} partition counts for {tasks} partitions")
     return sum(r[1] for r in counts)
 
 
@@ -176,18 +176,17 @@ def run(source: job.Source, model: job.Model, out_dir: str, master: str | None =
         result = df.mapInArrow(frames.classify_partitions(spec, rows_of), frames.result_ddl())
         result = result.persist(StorageLevel.MEMORY_AND_DISK)
         columns = [f.name for f in job.parquet_schema()]
-        kind = result[frames.KIND]
+        kind, tasks = result[frames.KIND], result.rdd.getNumPartitions()
         try:
             result.filter(kind == frames.KIND_ROW).select(*columns).write.parquet(
                 (out / job.PARQUET_DIR).as_uri())
             (result.filter(kind == frames.KIND_REJECT).select(*job.REJECT_HEADER).repartition(1)
              .write.option("header", True).option("escape", '"').csv((out / REJECTS_PART_DIR).as_uri()))
-            read = _counted(result)
+            read = _counted(result, tasks)
         except Exception as e:  # noqa: BLE001 - Py4JJavaError carries the JVM's whole trace; the log above has it
             if isinstance(e, job.CountMismatch):
                 raise
             raise job.JobFailed(f"the Spark job failed: {_first_line(e)}") from None
-        tasks = result.rdd.getNumPartitions()
         result.unpersist()
         _move_rejects(str(out))
         _drop_checksums(str(out))

@@ -121,7 +121,6 @@ def record_rows(spec: Spec, part: int, batches: Iterator[Any]) -> Iterator[ToCla
             with tempfile.NamedTemporaryFile(suffix=".tfrecord.gz") as local:
                 local.write(content)
                 local.flush()
-                del content
                 for serialized in tf.data.TFRecordDataset(local.name, compression_type="GZIP").as_numpy_iterator():
                     yield check_record(_file_name(path), serialized, spec.model.features)
 
