@@ -12,9 +12,9 @@ reads it, image: the contract's JPEG bytes). A class, if any, is ignored. The mo
 newest under --serving-dir); a photometric one needs no redshift.
 
 Engines (inference/drivers/): beam (default) runs RunInference on a Beam runner (--runner: runners/beam.py's
-presets); spark runs on a Spark master (--master, default local[*]; needs Java 17), reading the input through
-Hadoop (file://, hdfs://, gs://, s3a:// URIs; inference/uris.py). Under spark-submit, with the wheel as --py-files:
-inference/drivers/spark_submit.py.
+presets); spark runs on a Spark master (--master, default local[*]; needs Java 17), reading the input and writing
+--out through Hadoop (file://, hdfs://, gs://, s3a:// URIs; inference/uris.py). Under spark-submit, with the wheel
+as --py-files: inference/drivers/spark_submit.py.
 
 Output, a folder that appears whole or not at all (ingest/staging.py), the same from either engine:
   classified/*.parquet  objid, ra, dec, p_GALAXY, p_STAR, p_QSO, class, outside_training_range (the features
@@ -117,6 +117,24 @@ def _source(args: argparse.Namespace):
                       parquet=path if args.parquet else None)
 
 
+def _run_beam(args: argparse.Namespace, source, model, beam_args: list[str], t0: float) -> dict:
+    """The Beam driver writes into a local staged folder, and the finishing steps run here."""
+    from inference import job
+    from inference.drivers import beam
+    from ingest.staging import staged
+
+    with staged(uris.local_path(args.out, "--out"), args.overwrite) as tmp:
+        read = beam.run(source, model, str(tmp), beam_args, args.batch_size)
+        summary = job.finish(str(tmp), read, model, source, "beam", time.monotonic() - t0, output_format=args.format)
+        if args.format != "parquet":
+            from inference import fits_output
+
+            fits_output.write(str(tmp), job.PARQUET_DIR, summary)
+            if args.format == "fits":
+                shutil.rmtree(tmp / job.PARQUET_DIR)
+    return summary
+
+
 def main(argv: list[str] | None = None, submitted: bool = False) -> int:
     """`submitted`: run by spark-submit (inference/drivers/spark_submit.py), whose master and settings apply."""
     runtime_env.quiet_tensorflow()
@@ -132,7 +150,7 @@ def main(argv: list[str] | None = None, submitted: bool = False) -> int:
     from evaluation import model_info
     from inference import job
     from inference.model import model_dir_for
-    from ingest.staging import OutputExists, staged
+    from ingest.staging import OutputExists, check_target
 
     try:
         beam_args = beam_presets.beam_args(beam_presets.from_namespace(args))
@@ -147,25 +165,17 @@ def main(argv: list[str] | None = None, submitted: bool = False) -> int:
             job.table_ranges(source, model.features)  # a missing column or a wrong type: exit 2, nothing written
         print(f"model: {model.path}\n{model_info.describe(model_info.load(model.path))}", flush=True)
         t0 = time.monotonic()
-        with staged(uris.local_path(args.out, "--out"), args.overwrite) as tmp:
-            if args.engine == "spark":
-                from inference.drivers import spark
-                from inference.drivers.spark_cluster import read_secret
+        if args.engine == "spark":
+            from inference.drivers import spark
+            from inference.drivers.spark_cluster import read_secret
 
-                secret = read_secret(args.spark_secret_file) if args.spark_secret_file else None
-                read, extra = spark.run(source, model, str(tmp), args.master, args.batch_size, secret, settings)
-            else:
-                from inference.drivers import beam
-
-                read, extra = beam.run(source, model, str(tmp), beam_args, args.batch_size), {}
-            summary = job.finish(str(tmp), read, model, source, args.engine, time.monotonic() - t0,
-                                 output_format=args.format, **extra)
-            if args.format != "parquet":
-                from inference import fits_output
-
-                fits_output.write(str(tmp), job.PARQUET_DIR, summary)
-                if args.format == "fits":
-                    shutil.rmtree(tmp / job.PARQUET_DIR)
+            if not uris.remote(args.out):
+                check_target(Path(uris.local_path(args.out, "--out")), args.overwrite)  # before Spark starts
+            secret = read_secret(args.spark_secret_file) if args.spark_secret_file else None
+            summary = spark.run(source, model, args.out, args.overwrite, args.format, args.master, args.batch_size,
+                                secret, settings, started=t0)
+        else:
+            summary = _run_beam(args, source, model, beam_args, t0)
     except (job.CountMismatch, job.JobFailed) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

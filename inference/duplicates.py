@@ -7,14 +7,16 @@ user asked for every row, so it classifies each, and flags them: `same_object_as
 row of the same object (empty for an object listed once). Both rows are flagged, so which one is "first" does not depend
 on the engine's order; keep one with `df[~df.same_object_as.str.contains(...)]` or by your own rule.
 
-It runs on the written output, after either driver, so Beam and Spark flag the same rows: positions are compared with
-astropy's search_around_sky (a k-d tree). Memory: objid hashes and positions, about 24 bytes an object, then only the
-flagged rows' sources; files without a flagged row are not rewritten.
+Both drivers flag the same rows with one rule (same_object): positions are compared with astropy's search_around_sky
+(a k-d tree). The Beam driver flags its written Parquet files (flag: objids and positions in memory, then only the
+flagged rows' sources; files without a flagged row are not rewritten); the Spark driver flags its rows before it
+writes them, wherever --out is (inference/drivers/spark_finish.py).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,7 @@ from inference.job import SAME_OBJECT as COLUMN
 from ingest.keys import SAME_OBJECT_ARCSEC, near_pairs
 
 
-def _objid_hash(objids: Any) -> np.ndarray:
+def objid_hash(objids: Any) -> np.ndarray:
     return np.array([int.from_bytes(hashlib.blake2b(o.encode(), digest_size=8).digest(), "little", signed=True)
                      for o in objids], dtype=np.int64)
 
@@ -52,43 +54,59 @@ def _groups(objid_hash: np.ndarray, ra: np.ndarray, dec: np.ndarray) -> np.ndarr
     return np.where(listed[comp] > 1, comp, -1)
 
 
+def same_object(hashes: np.ndarray, ra: np.ndarray, dec: np.ndarray,
+                sources_of: Callable[[np.ndarray], dict[int, str]]) -> tuple[dict[int, str], dict[str, int]]:
+    """`same_object_as` for every flagged row (its index: the sources of the other rows of its object) and the
+    counts for the summary. `hashes`: objid_hash of each row's objid (8 bytes a row, where the ids would take ~60).
+    `sources_of(rows)` gives the `source` of those rows, so a caller reads only theirs."""
+    labels = _groups(hashes, ra, dec)
+    flagged = np.flatnonzero(labels >= 0)
+    if not len(flagged):
+        return {}, {"rows_flagged": 0, "objects_listed_more_than_once": 0}
+    sources = sources_of(flagged)
+    members: dict[int, list[int]] = {}
+    for r in flagged:
+        members.setdefault(int(labels[r]), []).append(int(r))
+    values = {int(r): "; ".join(sorted(sources[m] for m in members[int(labels[r])] if m != r)) for r in flagged}
+    return values, {"rows_flagged": int(len(flagged)), "objects_listed_more_than_once": len(members)}
+
+
 def flag(out_dir: str, parquet_dir: str) -> dict[str, int]:
-    """Fills `same_object_as` in the Parquet files under out_dir/parquet_dir; returns the counts for the summary."""
+    """Fills `same_object_as` in the Parquet files under out_dir/parquet_dir (a local folder: the Beam driver's);
+    returns the counts for the summary."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     files = sorted(Path(out_dir, parquet_dir).glob("*.parquet"))
     parts = [pq.read_table(f, columns=["objid", "ra", "dec"]) for f in files]
-    sizes = [len(t) for t in parts]
-    objid = np.concatenate([_objid_hash(t["objid"].to_pylist()) for t in parts]) if parts else np.zeros(0, np.int64)
+    starts = np.concatenate([[0], np.cumsum([len(t) for t in parts])]).astype(int)
+    hashes = np.concatenate([objid_hash(t["objid"].to_pylist()) for t in parts]) if parts else np.zeros(0, np.int64)
     ra = np.concatenate([t["ra"].to_numpy() for t in parts]) if parts else np.zeros(0)
     dec = np.concatenate([t["dec"].to_numpy() for t in parts]) if parts else np.zeros(0)
     del parts
-    labels = _groups(objid, ra, dec)
-    flagged = np.flatnonzero(labels >= 0)
-    if not len(flagged):
-        return {"rows_flagged": 0, "objects_listed_more_than_once": 0}
-    starts = np.concatenate([[0], np.cumsum(sizes)])
-    sources: dict[int, str] = {}
+
+    def in_file(k: int, rows: np.ndarray) -> np.ndarray:
+        return rows[(rows >= starts[k]) & (rows < starts[k + 1])]
+
+    def sources_of(rows: np.ndarray) -> dict[int, str]:
+        found: dict[int, str] = {}
+        for k, f in enumerate(files):
+            if len(mine := in_file(k, rows)):
+                src = pq.read_table(f, columns=["source"])["source"]
+                found.update({int(r): src[int(r - starts[k])].as_py() for r in mine})
+        return found
+
+    values, counts = same_object(hashes, ra, dec, sources_of)
+    flagged = np.array(sorted(values), dtype=int)
     for k, f in enumerate(files):
-        rows = flagged[(flagged >= starts[k]) & (flagged < starts[k + 1])]
-        if len(rows):
-            src = pq.read_table(f, columns=["source"])["source"]
-            sources.update({int(r): src[int(r - starts[k])].as_py() for r in rows})
-    members: dict[int, list[int]] = {}
-    for r in flagged:
-        members.setdefault(int(labels[r]), []).append(int(r))
-    for k, f in enumerate(files):
-        rows = flagged[(flagged >= starts[k]) & (flagged < starts[k + 1])]
-        if not len(rows):
-            continue
+        if not len(mine := in_file(k, flagged)):
+            continue  # files without a flagged row are not rewritten
         table = pq.read_table(f)
-        values = table[COLUMN].to_pylist()
-        for r in rows:
-            others = sorted(sources[m] for m in members[int(labels[r])] if m != r)
-            values[int(r - starts[k])] = "; ".join(others)
-        table = table.set_column(table.schema.get_field_index(COLUMN), COLUMN, pa.array(values, pa.string()))
+        column = table[COLUMN].to_pylist()
+        for r in mine:
+            column[int(r - starts[k])] = values[int(r)]
+        table = table.set_column(table.schema.get_field_index(COLUMN), COLUMN, pa.array(column, pa.string()))
         tmp = f.with_suffix(".tmp")
         pq.write_table(table, tmp)
         tmp.replace(f)
-    return {"rows_flagged": int(len(flagged)), "objects_listed_more_than_once": len(members)}
+    return counts

@@ -37,12 +37,21 @@ def write(out_dir: str, parquet_dir: str, summary: dict[str, Any]) -> Path:
     """out_dir/classified.fits from out_dir/parquet_dir; returns its path."""
     import pyarrow as pa
     import pyarrow.parquet as pq
-    from astropy.io import fits
 
-    files = sorted(Path(out_dir, parquet_dir).glob("*.parquet"))
     from inference.job import parquet_schema
 
+    files = sorted(Path(out_dir, parquet_dir).glob("*.parquet"))
     table = pa.concat_tables([pq.read_table(f) for f in files]) if files else parquet_schema().empty_table()
+    path = Path(out_dir, FITS_FILE)
+    write_table(table, summary, path)
+    return path
+
+
+def write_table(table: Any, summary: dict[str, Any], path: Path) -> None:
+    """The classified rows (an Arrow table of job.parquet_schema) as a FITS file at the local `path`."""
+    import pyarrow as pa
+    from astropy.io import fits
+
     cols = []
     for name in table.column_names:
         if name in PER_ROW_CONSTANT:
@@ -71,6 +80,4 @@ def write(out_dir: str, parquet_dir: str, summary: dict[str, Any]) -> Path:
     h["ORIGIN"] = "sdss-classify-catalog"
     if len(table) != summary["written"]:
         raise RuntimeError(f"FITS output has {len(table)} rows, the summary counted {summary['written']}")
-    path = Path(out_dir, FITS_FILE)
     fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(path)
-    return path

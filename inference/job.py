@@ -181,19 +181,24 @@ def code_location() -> str:
     return str(Path(__file__).parent.parent)
 
 
-def finish(out_dir: str, read: int, model: Model, source: Source, engine: str, seconds: float,
-           **extra: Any) -> dict[str, Any]:
-    """Flags objects listed twice, counts what was written, refuses an output whose counts do not add up, and writes
-    summary.json."""
-    from inference import duplicates
-
-    same = duplicates.flag(out_dir, PARQUET_DIR)
-    counts = count_written(out_dir)
+def summarize(read: int, counts: dict[str, Any], same: dict[str, int], model: Model, source: Source, engine: str,
+              seconds: float, **extra: Any) -> dict[str, Any]:
+    """summary.json's content; CountMismatch where the written rows do not account for every row read."""
     if read != counts["written"] + counts["rejected"]:
         raise CountMismatch(f"read {read} != written {counts['written']} + rejected {counts['rejected']}: "
                             "output discarded")
-    summary = {"read": read, **counts, "model": model.path, "model_version": model.version,
-               "model_inputs": model.inputs, "source": source.describe(), "engine": engine,
-               "seconds": round(seconds, 1), "same_object": same, "code": code_location(), **extra}
+    return {"read": read, **counts, "model": model.path, "model_version": model.version,
+            "model_inputs": model.inputs, "source": source.describe(), "engine": engine,
+            "seconds": round(seconds, 1), "same_object": same, "code": code_location(), **extra}
+
+
+def finish(out_dir: str, read: int, model: Model, source: Source, engine: str, seconds: float,
+           **extra: Any) -> dict[str, Any]:
+    """A local output's last steps: flags objects listed twice, counts what was written, refuses an output whose
+    counts do not add up, and writes summary.json (the Spark driver does the same through Hadoop: spark_finish)."""
+    from inference import duplicates
+
+    same = duplicates.flag(out_dir, PARQUET_DIR)
+    summary = summarize(read, count_written(out_dir), same, model, source, engine, seconds, **extra)
     Path(out_dir, SUMMARY_FILE).write_text(json.dumps(summary, indent=1))
     return summary

@@ -1,6 +1,6 @@
-"""Paths and URIs for the catalogue job: Spark reads its input through Hadoop's filesystems (file://, hdfs://,
-gs://, s3a://, with each cloud's connector on the cluster), while the finishing steps (inference/job.finish), the
-cutouts and astropy's tables are read and written on this machine, at a local or mounted path."""
+"""Paths and URIs for the catalogue job: Spark reads its input and writes --out through Hadoop's filesystems
+(file://, hdfs://, gs://, s3a://, with each cloud's connector on the cluster), while the cutouts and astropy's tables
+are read by Python, and the Beam driver's output written, at a local or mounted path."""
 
 from __future__ import annotations
 
@@ -32,6 +32,6 @@ def local_path(path: str | None, flag: str) -> str | None:
     if parsed.scheme == "file":
         return unquote(parsed.path)
     if remote(path):
-        raise ValueError(f"{flag} {path}: must be a local path or a file:// URI; only the input of --engine spark "
-                         f"(--csv, --records, --parquet) may be on {parsed.scheme}://")
+        raise ValueError(f"{flag} {path}: must be a local path or a file:// URI; only --engine spark's input "
+                         f"(--csv, --records, --parquet) and --out may be on {parsed.scheme}://")
     return path

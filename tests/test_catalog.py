@@ -241,10 +241,18 @@ def test_a_fits_catalogue_gives_the_csvs_rows_on_both_engines_and_flags_repeats(
     assert (table.meta["MODELVER"], table.meta["INPUTS"], table.meta["NREAD"], table.meta["NREJECT"]) == \
         (Path(model_dir).name, c.PHOTOMETRIC, n + 4, 2)
 
-    spark = _classify(*flags, "--out", str(tmp_path / "spark"), "--engine", "spark", "--master", "local[2]")
+    # Spark writes to a filesystem only Hadoop reaches (viewfs://, mounted here on a local folder), as to gs:// or
+    # hdfs://: staged, flagged, counted and given its FITS table through Hadoop's FileSystem.
+    (tmp_path / "results").mkdir()
+    mount = f"spark.hadoop.fs.viewfs.mounttable.sdss.link./results={(tmp_path / 'results').as_uri()}"
+    spark = _classify(*flags, "--out", "viewfs://sdss/results/spark", "--engine", "spark", "--master", "local[2]",
+                      "--spark-conf", mount)
     assert spark.returncode == 0, spark.stdout[-3000:] + spark.stderr[-3000:]
-    _assert_same_output(tmp_path / "spark", tmp_path / "beam")
-    assert len(Table.read(tmp_path / "spark" / "classified.fits")) == n + 2
+    out = tmp_path / "results" / "spark"
+    _assert_same_output(out, tmp_path / "beam")  # the repeats flagged alike
+    assert len(Table.read(out / "classified.fits")) == n + 2
+    assert sorted(p.name for p in out.iterdir()) == ["classified", "classified.fits", "rejects.csv", "summary.json"]
+    assert not list(out.rglob("*.crc")) and os.listdir(tmp_path / "results") == ["spark"]  # no leftover, no .crc
 
     # TOPCAT's command line reads the FITS output: its row count and column names.
     from tests.test_tables import stilts
@@ -347,6 +355,11 @@ def test_parquet_input_on_both_engines(java, survey_parquet, survey, model_dir, 
     assert remote.returncode == 2 and len(errors) == 1, remote.stderr[-2000:]
     assert "gs://no-such-bucket/survey/*.parquet: Spark cannot read it" in errors[0] and "gs" in errors[0]
     assert not (tmp_path / "remote").exists()
+    remote = _classify("--parquet", str(survey_parquet / "*.parquet"), "--model-dir", model_dir, "--out",
+                       "gs://no-such-bucket/out", "--engine", "spark", "--master", "local[1]")
+    errors = [line for line in remote.stderr.splitlines() if line.startswith("error:")]
+    assert remote.returncode == 2 and len(errors) == 1, remote.stderr[-2000:]
+    assert "--out gs://no-such-bucket/out: Spark cannot reach it" in errors[0]
 
 
 def test_spark_on_local_cores_gives_beams_rows_rejects_and_counts(java, beam_csv, beam_records, catalogue_csv, survey,

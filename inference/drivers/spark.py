@@ -7,19 +7,19 @@ partition in batches with the model loaded once per Python worker, and `DataFram
 retried after a lost worker writes its rows once. The classified frame is persisted, so the two writes and the count
 of rows read classify each row once (a lost cached block is recomputed, the same rows again).
 
-Paths: the input is any path or URI that the cluster's Hadoop configuration reaches (file://, hdfs://, gs://, s3a://
-with their connectors); a FITS/VOTable/ECSV table, `--images` and `--out` must be local paths or file:// URIs that
-every worker reaches at the same place (the finishing steps, inference/job.finish, run on this machine).
+Paths: the input and --out are any path or URI that the cluster's Hadoop configuration reaches (file://, hdfs://,
+gs://, s3a://, with their connectors), the output staged and finished through Hadoop's FileSystem
+(inference/drivers/spark_output.py). A FITS/VOTable/ECSV table and `--images` must be local paths or file:// URIs
+that every worker reaches at the same place: Python reads them, not Hadoop.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import shutil
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -28,7 +28,6 @@ import runtime_env
 from inference import job
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
-REJECTS_PART_DIR = "_rejects"  # Spark writes the rejects here; the driver moves its one CSV to rejects.csv
 
 
 def on_this_machine(master: str | None) -> bool:
@@ -113,27 +112,6 @@ def _failed_tasks(sc: Any, group: str) -> int:
     return sum(info.numFailedTasks for s in stages if (info := tracker.getStageInfo(s)))
 
 
-def _move_rejects(out_dir: str) -> None:
-    """Spark's one CSV part file becomes rejects.csv (a job without rejects still writes its header)."""
-    folder = Path(out_dir, REJECTS_PART_DIR)
-    parts = sorted(folder.glob("part-*.csv"))
-    if len(parts) > 1:
-        raise job.CountMismatch(f"{len(parts)} rejects files where Spark was asked for one")
-    target = Path(out_dir, job.REJECTS_FILE)
-    if parts and parts[0].stat().st_size:
-        os.replace(parts[0], target)
-    else:
-        target.write_text(",".join(job.REJECT_HEADER) + "\n")
-    shutil.rmtree(folder)
-
-
-def _drop_checksums(out_dir: str) -> None:
-    """Hadoop's local filesystem leaves a hidden .crc beside each file; the finishing steps rewrite some files, so a
-    stale checksum would make Hadoop refuse them later."""
-    for crc in Path(out_dir).rglob(".*.crc"):
-        crc.unlink()
-
-
 def _counted(result: Any, tasks: int) -> int:
     """Rows read, from each partition's count row, each of the `tasks` partitions once."""
     from inference.drivers.spark_frames import KIND, KIND_COUNT, PARTITION, READ
@@ -145,27 +123,36 @@ def _counted(result: Any, tasks: int) -> int:
     return sum(r[1] for r in counts)
 
 
-def run(source: job.Source, model: job.Model, out_dir: str, master: str | None = "local[*]",
-        batch_size: int = 256, secret: str | None = None, settings: dict[str, str] | None = None
-        ) -> tuple[int, dict[str, Any]]:
-    """Runs the job into `out_dir` (a staged local folder). Returns the rows read and what the summary should add.
-    `master` None: the one spark-submit gave. `settings`: any Spark settings (--spark-conf)."""
+def run(source: job.Source, model: job.Model, out: str, overwrite: bool = False, output_format: str = "parquet",
+        master: str | None = "local[*]", batch_size: int = 256, secret: str | None = None,
+        settings: dict[str, str] | None = None, started: float | None = None) -> dict[str, Any]:
+    """Runs the job into `out` (a path or any Hadoop URI) and returns its summary. `master` None: the one
+    spark-submit gave. `settings`: any Spark settings (--spark-conf). `started`: time.monotonic() at the job's start,
+    for its seconds."""
     from pyspark import StorageLevel
 
     from inference import uris
     from inference.drivers import spark_frames as frames
+    from inference.drivers import spark_output as output
 
+    started = time.monotonic() if started is None else started
     spark = session(master, secret, settings)
     sc = spark.sparkContext
     print(f"spark: master {sc.master}, {sc.defaultParallelism} cores, UI {sc.uiWebUrl}", flush=True)
     # Arrow batches of the model's batch size: memory per task stays flat whatever the partition's size.
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(batch_size))
+    spark.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")  # the duplicate check's columns, as Arrow
     group = f"sdss-classify-catalog-{os.getpid()}"
     sc.setJobGroup(group, "classify a catalogue")
     progress = _Progress(sc)
     progress.start()
-    out = Path(out_dir).resolve()
+    out_uri = uris.to_uri(out)
     try:
+        try:
+            files = output.Files(spark, out_uri)
+            files.exists(out_uri)
+        except Exception as e:  # noqa: BLE001 - no connector for its scheme, no access
+            raise ValueError(f"--out {out}: Spark cannot reach it: {_first_line(e)}") from None
         src_uri = uris.to_uri(source.csv or source.records or source.parquet)
         try:
             df, spec, rows_of = frames.frame(spark, frames.Spec(model, source, batch_size), src_uri)
@@ -173,26 +160,33 @@ def run(source: job.Source, model: job.Model, out_dir: str, master: str | None =
             raise
         except Exception as e:  # noqa: BLE001 - no such path, no connector for its scheme, no access
             raise ValueError(f"{source.describe()}: Spark cannot read it: {_first_line(e)}") from None
-        result = df.mapInArrow(frames.classify_partitions(spec, rows_of), frames.result_ddl())
-        result = result.persist(StorageLevel.MEMORY_AND_DISK)
-        columns = [f.name for f in job.parquet_schema()]
-        kind, tasks = result[frames.KIND], result.rdd.getNumPartitions()
-        try:
-            result.filter(kind == frames.KIND_ROW).select(*columns).write.parquet(
-                (out / job.PARQUET_DIR).as_uri())
-            (result.filter(kind == frames.KIND_REJECT).select(*job.REJECT_HEADER).repartition(1)
-             .write.option("header", True).option("escape", '"').csv((out / REJECTS_PART_DIR).as_uri()))
-            read = _counted(result, tasks)
-        except Exception as e:  # noqa: BLE001 - Py4JJavaError carries the JVM's whole trace; the log above has it
-            if isinstance(e, job.CountMismatch):
-                raise
-            raise job.JobFailed(f"the Spark job failed: {_first_line(e)}") from None
-        result.unpersist()
-        _move_rejects(str(out))
-        _drop_checksums(str(out))
-        retried = _failed_tasks(sc, group)
-        master_url = sc.master
+        with output.staged(files, out_uri, overwrite) as tmp:
+            result = df.mapInArrow(frames.classify_partitions(spec, rows_of), frames.result_ddl())
+            result = result.persist(StorageLevel.MEMORY_AND_DISK)
+            columns = [f.name for f in job.parquet_schema()]
+            kind, tasks = result[frames.KIND], result.rdd.getNumPartitions()
+            try:
+                result.filter(kind == frames.KIND_ROW).select(*columns).write.parquet(f"{tmp}/{job.PARQUET_DIR}")
+                (result.filter(kind == frames.KIND_REJECT).select(*job.REJECT_HEADER).repartition(1)
+                 .write.option("header", True).option("escape", '"').csv(f"{tmp}/{output.REJECTS_PART_DIR}"))
+                read = _counted(result, tasks)
+            except Exception as e:  # noqa: BLE001 - Py4JJavaError carries the JVM's whole trace; the log above has it
+                if isinstance(e, job.CountMismatch):
+                    raise
+                raise job.JobFailed(f"the Spark job failed: {_first_line(e)}") from None
+            result.unpersist()
+            same = output.flag_same_objects(spark, files, tmp, frames.parquet_ddl())
+            output.move_rejects(files, tmp)
+            extra = {"spark_master": sc.master, "spark_tasks": tasks, "spark_tasks_retried": _failed_tasks(sc, group)}
+            summary = job.summarize(read, output.count_written(spark, tmp, frames.parquet_ddl()), same, model, source,
+                                    "spark", time.monotonic() - started, output_format=output_format, **extra)
+            if output_format != "parquet":
+                output.write_fits(files, tmp, summary)
+                if output_format == "fits":
+                    files.delete(f"{tmp}/{job.PARQUET_DIR}")
+            files.write_bytes(f"{tmp}/{job.SUMMARY_FILE}", json.dumps(summary, indent=1).encode())  # the last file
+            files.drop_checksums(tmp)
     finally:
         progress.done.set()
         spark.stop()
-    return read, {"spark_master": master_url, "spark_tasks": tasks, "spark_tasks_retried": retried}
+    return summary

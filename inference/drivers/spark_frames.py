@@ -43,10 +43,19 @@ def result_schema() -> Any:
                       (PARTITION, pa.int32()), (READ, pa.int64())])
 
 
-def result_ddl() -> str:
-    """The same schema as Spark's DDL, which mapInArrow takes."""
+def _ddl(schema: Any) -> str:
     types = {**_DDL, "int32": "INT", "int64": "BIGINT"}
-    return ", ".join(f"`{f.name}` {types[str(f.type)]}" for f in result_schema())
+    return ", ".join(f"`{f.name}` {types[str(f.type)]}" for f in schema)
+
+
+def result_ddl() -> str:
+    """The result schema as Spark's DDL, which mapInArrow takes."""
+    return _ddl(result_schema())
+
+
+def parquet_ddl() -> str:
+    """An output row's schema as Spark's DDL: the written Parquet files are read back with it."""
+    return _ddl(job.parquet_schema())
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
     unzip -p sdss_tfx-0.1.0-py3-none-any.whl inference/drivers/spark_submit.py > sdss_classify.py
     PYSPARK_PYTHON=/path/to/python3.10 spark-submit --master spark://HOST:7077 \
         --properties-file spark-auth.conf --py-files sdss_tfx-0.1.0-py3-none-any.whl \
-        sdss_classify.py --records 'hdfs:///survey/*.tfrecord.gz' --model-dir /models/V --out /shared/classified
+        sdss_classify.py --records 'hdfs:///survey/*.tfrecord.gz' --model-dir /models/V --out hdfs:///results/classified
 
 It takes `sdss-classify-catalog`'s flags, always runs the Spark engine, and uses the master, the secret and every
 other setting that spark-submit was given (--master, --spark-secret-file, --spark-conf and --engine are refused
