@@ -1,5 +1,6 @@
-"""Where the catalogue job reads and writes: Spark reads its input through Hadoop (any URI the cluster reaches),
-while the tables, the cutouts and the output are read and written here, at a local path or a file:// URI."""
+"""Where the catalogue job reads and writes: Spark reads its input and writes --out through Hadoop (any URI the
+cluster reaches), while the tables and the cutouts are read, and the Beam driver's output written, here, at a local
+path or a file:// URI."""
 
 from pathlib import Path
 
