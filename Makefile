@@ -109,6 +109,7 @@ bench: $(DATA)/.done
 	$(PY) -m benchmarks.quality --csv $(DR14_CSV)
 	$(PY) pipeline/run_local.py --inputs photometric
 	$(PY) -m benchmarks.catalog --model-dir $$(ls -d outputs/serving/sky_classifier_photometric/*/ | sort | tail -1)
+	$(PY) -m benchmarks.spark_udf --model-dir $$(ls -d outputs/serving/sky_classifier_photometric/*/ | sort | tail -1)
 	$(PY) -m benchmarks.photometric --dr14 $(DR14_CSV)
 
 # Real-pixel tables (BENCHMARKS.md "Real cutouts: ..." and "Exact pairs"; about 3 hours on 2 cores). "before" is the

@@ -113,6 +113,21 @@ def test_catalog_benchmark_on_a_tiny_catalogue_on_beam_and_a_spark_cluster(photo
     assert "| 1 billion | beam on Dataflow |" in body and "SIMULATED" in body
 
 
+def test_spark_udf_benchmark_times_each_classify_step_on_a_tiny_catalogue(photometric_run):
+    from benchmarks import spark_udf
+
+    model_dir = str(versions(photometric_run[0], PHOTOMETRIC_MODEL)[0])
+    body = spark_udf.main(["--model-dir", model_dir, "--n", "200", "--pool", "20", "--repeats", "1", "--master",
+                           "local[1]", "--no-write"])
+    rows = [line.split("|") for line in body.splitlines() if line.startswith("| mapInArrow") or
+            line.startswith("| predict_batch_udf")]
+    assert [r[1].strip() for r in rows] == ["mapInArrow (the job's)", "mapInArrow, probabilities only",
+                                            "predict_batch_udf"], body
+    for row in rows:
+        assert float(row[2]) > 0 and float(row[3].replace(",", "")) > 0 and float(row[4]) > 0, row
+    assert rows[0][5].strip() == "1.00x" and "SIMULATED" in body
+
+
 def test_low_redshift_quasar_table_counts_what_each_model_called_them():
     from benchmarks import photometric
     from evaluation.predictions import Predictions
