@@ -22,7 +22,7 @@ class OutputExists(FileExistsError):
     pass
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -36,7 +36,7 @@ def _remove_stale(out: Path) -> None:
     """Removes siblings left by writers that died (their pid no longer runs)."""
     for p in out.parent.glob(f".{out.name}{PARTIAL}*"):
         pid = p.name.rsplit("-", 1)[-1]
-        if not pid.isdigit() or not _alive(int(pid)):
+        if not pid.isdigit() or not pid_alive(int(pid)):
             shutil.rmtree(p, ignore_errors=True)
 
 

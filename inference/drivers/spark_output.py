@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from inference import job
-from ingest.staging import PARTIAL, OutputExists, _alive
+from ingest.staging import PARTIAL, OutputExists, pid_alive
 
 REJECTS_PART_DIR = "_rejects"  # Spark writes the rejects here; the driver moves its one CSV to rejects.csv
 
@@ -119,9 +119,9 @@ def _tag(files: Files) -> str:
 def _dead_here(tag: str, local: bool) -> bool:
     """A leftover this machine can tell is dead: its pid (on this host) no longer runs."""
     if local:
-        return not tag.isdigit() or not _alive(int(tag))
+        return not tag.isdigit() or not pid_alive(int(tag))
     host, _, pid = tag.rpartition("-")
-    return host == socket.gethostname() and pid.isdigit() and not _alive(int(pid))
+    return host == socket.gethostname() and pid.isdigit() and not pid_alive(int(pid))
 
 
 def check_target(files: Files, out: str, overwrite: bool) -> None:
