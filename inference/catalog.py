@@ -12,9 +12,9 @@ reads it, image: the contract's JPEG bytes). A class, if any, is ignored. The mo
 newest under --serving-dir); a photometric one needs no redshift.
 
 Engines (inference/drivers/): beam (default) runs RunInference on a Beam runner (--runner: runners/beam.py's
-presets); spark runs on a Spark master (--master, default local[*]; needs Java 17), reading the input and writing
---out through Hadoop (file://, hdfs://, gs://, s3a:// URIs; inference/uris.py). Under spark-submit, with the wheel
-as --py-files: inference/drivers/spark_submit.py.
+presets); spark runs on a Spark master (--master, default local[*]; needs Java 17), reading the input (a CSV's
+cutouts too) and writing --out through Hadoop (file://, hdfs://, gs://, s3a:// URIs; inference/uris.py). Under
+spark-submit, with the wheel as --py-files: inference/drivers/spark_submit.py.
 
 Output, a folder that appears whole or not at all (ingest/staging.py), the same from either engine:
   classified/*.parquet  objid, ra, dec, p_GALAXY, p_STAR, p_QSO, class, outside_training_range (the features
@@ -100,9 +100,9 @@ def spark_settings(pairs: list[str]) -> dict[str, str]:
 
 
 def _source(args: argparse.Namespace):
-    """The input as the job reads it: file:// made a plain path. A remote CSV (hdfs://, gs://, s3a://...) only for
-    Spark, which reads it through Hadoop (Beam's own IO reads remote records and Parquet); never a remote table or
-    cutouts, which are read here."""
+    """The input as the job reads it: file:// made a plain path. A remote CSV (hdfs://, gs://, s3a://...) and its
+    cutouts only for Spark, which reads them through Hadoop (Beam's own IO reads remote records and Parquet); never a
+    remote table, which astropy reads here, nor a table's cutouts."""
     from inference import job
     from ingest.tables import is_table
 
@@ -112,7 +112,14 @@ def _source(args: argparse.Namespace):
         raise ValueError(f"{flag} {given}: a remote CSV is read by --engine spark only, and a table (FITS, VOTable, "
                          "ECSV) from a local path only")
     path = given if uris.remote(given) else uris.local_path(given, flag)
-    return job.Source(csv=path if args.csv else None, images=uris.local_path(args.images, "--images"),
+    images = args.images
+    if images and uris.remote(images):
+        if args.engine != "spark" or not args.csv or is_table(args.csv):
+            raise ValueError(f"--images {images}: a remote cutout folder is read by --engine spark, for a CSV only (a "
+                             "table's rows and Beam's workers open cutouts at a local or mounted path)")
+    else:
+        images = uris.local_path(images, "--images")
+    return job.Source(csv=path if args.csv else None, images=images,
                       cutout_scale=args.cutout_scale, records=path if args.records else None,
                       parquet=path if args.parquet else None)
 

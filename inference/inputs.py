@@ -23,8 +23,8 @@ from ingest.rows import (
     check_features,
     class_label,
     contract_cutout,
+    cutout_from_bytes,
     find_image,
-    load_cutout,
     parse_features,
 )
 
@@ -62,20 +62,25 @@ def row_key(row: dict[str, str], data_row: int) -> str:
         return objid or f"row{data_row}"
 
 
-def check_row(raw: dict[str, str], line: int, data_row: int, source_name: str, images: Path | None,
-              cutout_scale: float, features: tuple[str, ...]) -> ToClassify:
+def check_row(raw: dict[str, str], line: int, data_row: int, source_name: str, images: Path | str | None,
+              cutout_scale: float, features: tuple[str, ...], joined: tuple[str, bytes] | None | bool = False
+              ) -> ToClassify:
     """One CSV or table row (`data_row`: its 1-based number among the data rows, which names `row<N>` cutouts and a
-    table row, which has no file `line`: 0)."""
+    table row, which has no file `line`: 0). Its cutout is looked for in the local folder `images`, unless the
+    caller read it already: `joined` is then its (file name, bytes), or None where there is none (the Spark driver
+    joins a Hadoop --images folder to the rows by ingest/rows.image_names)."""
     where = f"{source_name} line {line}" if line else f"{source_name} row {data_row}"
     row = ToClassify(line=line, key=row_key(raw, data_row), where=where, label=class_label(raw))
     try:
         row.ra, row.dec = (_coordinate(raw, c.RA), _coordinate(raw, c.DEC))
         row.mags, row.redshift = parse_features(raw, redshift=c.REDSHIFT in features)
         objid = (raw.get(c.OBJID) or "").strip()
-        path = (objid and find_image(images, objid, data_row)) or find_image(images, row.key, data_row)
-        if path is None:
+        if joined is False:
+            path = (objid and find_image(images, objid, data_row)) or find_image(images, row.key, data_row)
+            joined = (path.name, path.read_bytes()) if path is not None else None
+        if joined is None:
             raise RowRejected("no_image", c.IMAGE, f"no {row.key} or row{data_row} .jpg/.jpeg/.png in {images}")
-        row.image_jpeg = load_cutout(path, cutout_scale)
+        row.image_jpeg = cutout_from_bytes(joined[1], joined[0], cutout_scale)
     except RowRejected as r:
         row.reject = Reject.of(row.where, r, line, tuple(raw.values()), data_row)
     return row

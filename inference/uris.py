@@ -1,6 +1,6 @@
-"""Paths and URIs for the catalogue job: Spark reads its input and writes --out through Hadoop's filesystems
-(file://, hdfs://, gs://, s3a://, with each cloud's connector on the cluster), while the cutouts and astropy's tables
-are read by Python, and the Beam driver's output written, at a local or mounted path."""
+"""Paths and URIs for the catalogue job: Spark reads its input (a CSV's cutouts too) and writes --out through
+Hadoop's filesystems (file://, hdfs://, gs://, s3a://, with each cloud's connector on the cluster), while astropy's
+tables and their cutouts are read by Python, and the Beam driver's output written, at a local or mounted path."""
 
 from __future__ import annotations
 
@@ -33,5 +33,5 @@ def local_path(path: str | None, flag: str) -> str | None:
         return unquote(parsed.path)
     if remote(path):
         raise ValueError(f"{flag} {path}: must be a local path or a file:// URI; only --engine spark's input "
-                         f"(--csv, --records, --parquet) and --out may be on {parsed.scheme}://")
+                         f"(--csv and its --images, --records, --parquet) and --out may be on {parsed.scheme}://")
     return path

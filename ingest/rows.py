@@ -144,9 +144,21 @@ def find_image(images_dir: Path | None, key: str, data_row: int) -> Path | None:
     return None
 
 
+def image_names(objid: str, key: str, data_row: int) -> list[str]:
+    """The file names a row's cutout may have, in the order `find_image` looks for them (`<objid>`, then `row<N>`,
+    then the import's key): for a reader that lists the folder rather than asking for each file."""
+    stems = (objid, f"row{data_row}", key) if objid else (key, f"row{data_row}")
+    return list(dict.fromkeys(f"{stem}{ext}" for stem in stems for ext in IMAGE_EXTS))
+
+
 def load_cutout(path: Path, scale_arcsec: float = SKYSERVER_SCALE_ARCSEC) -> bytes:
     """JPEG bytes of the contract's field (ingest/cutout.py); raises RowRejected naming the file and why."""
+    return cutout_from_bytes(path.read_bytes(), path.name, scale_arcsec)
+
+
+def cutout_from_bytes(data: bytes, name: str, scale_arcsec: float = SKYSERVER_SCALE_ARCSEC) -> bytes:
+    """The same for a cutout file's bytes read elsewhere (the Spark driver reads a Hadoop --images folder)."""
     try:
-        return to_contract(path.read_bytes(), scale_arcsec, path.name)
+        return to_contract(data, scale_arcsec, name)
     except CutoutRejected as e:
         raise RowRejected(e.reason, c.IMAGE, e.detail) from None

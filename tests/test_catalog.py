@@ -377,6 +377,19 @@ def test_spark_on_local_cores_gives_beams_rows_rejects_and_counts(java, beam_csv
     summary = json.loads((out / "summary.json").read_text())
     assert summary["engine"] == "spark" and summary["spark_tasks"] >= 2  # the CSV, too, in partitions
 
+    # The cutouts on a filesystem only Hadoop reaches (viewfs://, mounted here on the local folder), as on gs://:
+    # Spark lists and reads them (binaryFile) and joins each row to its file.
+    folder = catalogue_csv / "cutouts"
+    joined = tmp_path / "spark_joined"
+    job = _classify("--csv", str(catalogue_csv / "catalogue.csv"), "--images", "viewfs://sdss/cutouts",
+                    "--model-dir", model_dir, "--out", str(joined), "--engine", "spark", "--master", "local[2]",
+                    "--spark-conf", f"spark.hadoop.fs.viewfs.mounttable.sdss.link./cutouts={folder.as_uri()}")
+    assert job.returncode == 0, job.stdout[-3000:] + job.stderr[-3000:]
+    rejects = joined / "rejects.csv"  # the same rejects, each naming the folder as it was given
+    assert "viewfs://sdss/cutouts" in rejects.read_text()
+    rejects.write_text(rejects.read_text().replace("viewfs://sdss/cutouts", str(folder)))
+    _assert_same_output(joined, beam_out)
+
 
 def test_spark_engine_without_java_fails_with_a_clear_message(model_dir, survey, tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "JAVA_HOME"}

@@ -1,8 +1,7 @@
-"""Where the catalogue job reads and writes: Spark reads its input and writes --out through Hadoop (any URI the
-cluster reaches), while the tables and the cutouts are read, and the Beam driver's output written, here, at a local
-path or a file:// URI."""
+"""Where the catalogue job reads and writes: Spark reads its input (a CSV's cutouts too) and writes --out through
+Hadoop (any URI the cluster reaches), while the tables and their cutouts are read, and the Beam driver's output
+written, here, at a local path or a file:// URI."""
 
-from pathlib import Path
 
 import pytest
 
@@ -39,8 +38,12 @@ def test_a_remote_input_goes_to_spark_only_where_spark_reads_it():
         _source(_args("--csv", "s3a://bucket/export.csv"))
     with pytest.raises(ValueError, match="a table .* from a local path only"):
         _source(_args("--table", "gs://b/casjobs.fits", "--engine", "spark"))
-    with pytest.raises(ValueError, match="--images gs://b/cutouts: must be a local path"):
-        _source(_args("--csv", Path("x.csv").as_posix(), "--images", "gs://b/cutouts", "--engine", "spark"))
+    assert _source(_args("--csv", "x.csv", "--images", "gs://b/cutouts", "--engine", "spark")).images == \
+        "gs://b/cutouts"  # Spark joins the folder's files to the rows
+    for refused in (["--csv", "x.csv"], ["--table", "x.fits", "--engine", "spark"]):
+        with pytest.raises(ValueError, match="--images gs://b/cutouts: a remote cutout folder is read by --engine "
+                                             "spark, for a CSV only"):
+            _source(_args(*refused, "--images", "gs://b/cutouts"))
 
 
 def test_spark_settings_are_spark_keys_with_values():

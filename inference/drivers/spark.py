@@ -7,10 +7,10 @@ partition in batches with the model loaded once per Python worker, and `DataFram
 retried after a lost worker writes its rows once. The classified frame is persisted, so the two writes and the count
 of rows read classify each row once (a lost cached block is recomputed, the same rows again).
 
-Paths: the input and --out are any path or URI that the cluster's Hadoop configuration reaches (file://, hdfs://,
-gs://, s3a://, with their connectors), the output staged and finished through Hadoop's FileSystem
-(inference/drivers/spark_output.py). A FITS/VOTable/ECSV table and `--images` must be local paths or file:// URIs
-that every worker reaches at the same place: Python reads them, not Hadoop.
+Paths: the input, a CSV's --images and --out are any path or URI that the cluster's Hadoop configuration reaches
+(file://, hdfs://, gs://, s3a://, with their connectors), the output staged and finished through Hadoop's
+FileSystem (inference/drivers/spark_output.py). A FITS/VOTable/ECSV table and its --images must be local paths or
+file:// URIs that every worker reaches at the same place: Python reads them, not Hadoop.
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 
 - Parquet: `spark.read.parquet` (Spark splits files at row-group boundaries), with each row's file name.
 - CSV: Spark's text source. A first pass counts lines per partition, so every row keeps its file line and data-row
-  number (which names `row<N>` cutouts), exactly as the Beam driver and `sdss-predict` number them.
+  number (which names `row<N>` cutouts), exactly as the Beam driver and `sdss-predict` number them. Cutouts in a
+  local or mounted folder are read as each row is checked; a Hadoop --images folder is read by the binaryFile
+  source and joined to the parsed rows by file name.
 - TFRecords: the `binaryFile` source, one file per task (a gzip TFRecord file cannot be split), read by TensorFlow
   from a local copy. A file over 2 GB is refused by that source: shard larger ones.
 - FITS/VOTable/ECSV: row ranges, each task reading its own through astropy (ingest/tables.py), so a local or
@@ -25,12 +27,13 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 import contract as c
-from inference import job
+from inference import job, uris
 from inference.inputs import ToClassify
 
 KIND, PARTITION, READ, REASON, DETAIL = "_kind", "_partition", "_read", "reason", "detail"
 KIND_ROW, KIND_REJECT, KIND_COUNT = "row", "reject", "count"
 FILE_COLUMN, BLOCK_COLUMN = "_file", "_block"
+LINE, DATA_ROW, NAMES, IMAGE_NAME, IMAGE_BYTES = "_line", "_data_row", "_names", "_image_name", "_image"
 _DDL = {"string": "STRING", "double": "DOUBLE", "float": "FLOAT", "list<item: string>": "ARRAY<STRING>"}
 
 
@@ -164,6 +167,67 @@ def csv_rows(spec: Spec, part: int, batches: Iterator[Any]) -> Iterator[ToClassi
                             spec.model.features)
 
 
+def csv_parsed(spec: Spec) -> Callable[[Iterator[Any]], Iterator[Any]]:
+    """For a Hadoop --images: each data line of a partition with its file line, its data-row number and the names
+    its cutout may have (ingest/rows.image_names), so Spark can join the folder's files to the rows."""
+    def run(batches: Iterator[Any]) -> Iterator[Any]:
+        import pyarrow as pa
+
+        from inference.inputs import row_key
+        from ingest.columns import is_data_line, parse_line
+        from ingest.rows import image_names
+
+        starts, block, line, data = dict(spec.csv_starts), None, 0, 0
+        for batch in batches:
+            out = []
+            for text, at in zip(batch.column("value").to_pylist(), batch.column(BLOCK_COLUMN).to_pylist()):
+                if at != block:
+                    block, (line, data) = at, starts[at]
+                line += 1
+                text = text.lstrip("\ufeff") if line == 1 else text
+                if not is_data_line(text):
+                    continue
+                data += 1
+                if data == 1:  # the header
+                    continue
+                raw = spec.csv_layout.row(parse_line(text))
+                objid = (raw.get(c.OBJID) or "").strip()
+                out.append({"value": text, LINE: line, DATA_ROW: data - 1,
+                            NAMES: image_names(objid, row_key(raw, data - 1), data - 1)})
+            yield pa.RecordBatch.from_pylist(out, pa.schema([("value", pa.string()), (LINE, pa.int64()),
+                                                             (DATA_ROW, pa.int64()), (NAMES, pa.list_(pa.string()))]))
+    return run
+
+
+def joined_csv_rows(spec: Spec, part: int, batches: Iterator[Any]) -> Iterator[ToClassify]:
+    """A partition of CSV rows that carry their cutout, joined from a Hadoop --images folder (or none)."""
+    from inference.inputs import check_row
+    from ingest.columns import parse_line
+
+    src = spec.source
+    name = _file_name(src.csv)
+    for batch in batches:
+        cols = [batch.column(k).to_pylist() for k in ("value", LINE, DATA_ROW, IMAGE_NAME, IMAGE_BYTES)]
+        for text, line, data_row, image_name, content in zip(*cols):
+            joined = (image_name, content) if image_name is not None else None
+            yield check_row(spec.csv_layout.row(parse_line(text)), line, data_row, name, src.images,
+                            src.cutout_scale, spec.model.features, joined)
+
+
+def _with_cutouts(spark: Any, parsed: Any, images_uri: str, partitions: int) -> Any:
+    """Each parsed row with its cutout's file name and bytes, the first of its candidate names that the folder
+    holds (null where none), read by Spark's binaryFile source; `partitions` tasks classify them."""
+    from pyspark.sql import functions as F
+
+    files = (spark.read.format("binaryFile").option("pathGlobFilter", "*.{jpg,jpeg,png}").load(images_uri)
+             .select(F.element_at(F.split("path", "/"), -1).alias(IMAGE_NAME), F.col("content").alias(IMAGE_BYTES)))
+    wanted = parsed.select(LINE, F.posexplode(NAMES).alias("rank", IMAGE_NAME))
+    first = (wanted.join(files, IMAGE_NAME).groupBy(LINE)
+             .agg(F.min_by(F.struct(IMAGE_NAME, IMAGE_BYTES), "rank").alias("found"))
+             .select(LINE, "found.*"))
+    return parsed.drop(NAMES).join(first, LINE, "left").repartition(partitions, LINE)
+
+
 def csv_counts(batches: Iterator[Any]) -> Iterator[Any]:
     """The first pass over the CSV: (split offset, lines, data lines) for each split of the file."""
     import pyarrow as pa
@@ -229,4 +293,9 @@ def frame(spark: Any, spec: Spec, source_uri: str) -> tuple[Any, Spec, Callable]
     for at, n, d in counts:
         starts.append((at, (line, data)))
         line, data = line + n, data + d
-    return lines, Spec(spec.model, src, spec.batch_size, tuple(starts), layout), csv_rows
+    spec = Spec(spec.model, src, spec.batch_size, tuple(starts), layout)
+    if not uris.remote(src.images or ""):
+        return lines, spec, csv_rows
+    parsed = lines.mapInArrow(csv_parsed(spec),
+                              f"value STRING, {LINE} BIGINT, {DATA_ROW} BIGINT, {NAMES} ARRAY<STRING>")
+    return _with_cutouts(spark, parsed, src.images, lines.rdd.getNumPartitions()), spec, joined_csv_rows
