@@ -143,14 +143,12 @@ def table_rows(spec: Spec, part: int, batches: Iterator[Any]) -> Iterator[ToClas
             yield from job.read_table_range((start, stop), spec.source, spec.model.features)
 
 
-def csv_rows(spec: Spec, part: int, batches: Iterator[Any]) -> Iterator[ToClassify]:
-    """A partition's lines of the CSV: each split of the file (BLOCK_COLUMN, its byte offset) starts at the line and
-    data-row numbers the first pass counted for it, and the text source keeps a split's lines in order."""
-    from inference.inputs import check_row
-    from ingest.columns import is_data_line, parse_line
+def _data_lines(spec: Spec, batches: Iterator[Any]) -> Iterator[tuple[str, int, int]]:
+    """A partition's data lines of the CSV with their file line and data-row numbers: each split of the file
+    (BLOCK_COLUMN, its byte offset) starts at the numbers the first pass counted for it, and the text source keeps a
+    split's lines in order."""
+    from ingest.columns import is_data_line
 
-    src = spec.source
-    name, images = _file_name(src.csv), Path(src.images) if src.images else None
     starts, block, line, data = dict(spec.csv_starts), None, 0, 0
     for batch in batches:
         for text, at in zip(batch.column("value").to_pylist(), batch.column(BLOCK_COLUMN).to_pylist()):
@@ -161,10 +159,20 @@ def csv_rows(spec: Spec, part: int, batches: Iterator[Any]) -> Iterator[ToClassi
             if not is_data_line(text):
                 continue
             data += 1
-            if data == 1:  # the header
-                continue
-            yield check_row(spec.csv_layout.row(parse_line(text)), line, data - 1, name, images, src.cutout_scale,
-                            spec.model.features)
+            if data > 1:  # the first is the header
+                yield text, line, data - 1
+
+
+def csv_rows(spec: Spec, part: int, batches: Iterator[Any]) -> Iterator[ToClassify]:
+    """A partition's rows of the CSV, their cutouts read from a local or mounted folder as each is checked."""
+    from inference.inputs import check_row
+    from ingest.columns import parse_line
+
+    src = spec.source
+    name, images = _file_name(src.csv), Path(src.images) if src.images else None
+    for text, line, data_row in _data_lines(spec, batches):
+        yield check_row(spec.csv_layout.row(parse_line(text)), line, data_row, name, images, src.cutout_scale,
+                        spec.model.features)
 
 
 def csv_parsed(spec: Spec) -> Callable[[Iterator[Any]], Iterator[Any]]:
@@ -174,28 +182,21 @@ def csv_parsed(spec: Spec) -> Callable[[Iterator[Any]], Iterator[Any]]:
         import pyarrow as pa
 
         from inference.inputs import row_key
-        from ingest.columns import is_data_line, parse_line
+        from ingest.columns import parse_line
         from ingest.rows import image_names
 
-        starts, block, line, data = dict(spec.csv_starts), None, 0, 0
-        for batch in batches:
-            out = []
-            for text, at in zip(batch.column("value").to_pylist(), batch.column(BLOCK_COLUMN).to_pylist()):
-                if at != block:
-                    block, (line, data) = at, starts[at]
-                line += 1
-                text = text.lstrip("\ufeff") if line == 1 else text
-                if not is_data_line(text):
-                    continue
-                data += 1
-                if data == 1:  # the header
-                    continue
-                raw = spec.csv_layout.row(parse_line(text))
-                objid = (raw.get(c.OBJID) or "").strip()
-                out.append({"value": text, LINE: line, DATA_ROW: data - 1,
-                            NAMES: image_names(objid, row_key(raw, data - 1), data - 1)})
-            yield pa.RecordBatch.from_pylist(out, pa.schema([("value", pa.string()), (LINE, pa.int64()),
-                                                             (DATA_ROW, pa.int64()), (NAMES, pa.list_(pa.string()))]))
+        schema = pa.schema([("value", pa.string()), (LINE, pa.int64()), (DATA_ROW, pa.int64()),
+                            (NAMES, pa.list_(pa.string()))])
+        out = []
+        for text, line, data_row in _data_lines(spec, batches):
+            raw = spec.csv_layout.row(parse_line(text))
+            objid = (raw.get(c.OBJID) or "").strip()
+            out.append({"value": text, LINE: line, DATA_ROW: data_row,
+                        NAMES: image_names(objid, row_key(raw, data_row), data_row)})
+            if len(out) >= spec.batch_size:
+                yield pa.RecordBatch.from_pylist(out, schema)
+                out = []
+        yield pa.RecordBatch.from_pylist(out, schema)
     return run
 
 
