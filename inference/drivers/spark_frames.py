@@ -220,8 +220,13 @@ def _with_cutouts(spark: Any, parsed: Any, images_uri: str, partitions: int) -> 
     holds (null where none), read by Spark's binaryFile source; `partitions` tasks classify them."""
     from pyspark.sql import functions as F
 
-    files = (spark.read.format("binaryFile").option("pathGlobFilter", "*.{jpg,jpeg,png}").load(images_uri)
-             .select(F.element_at(F.split("path", "/"), -1).alias(IMAGE_NAME), F.col("content").alias(IMAGE_BYTES)))
+    try:
+        found = spark.read.format("binaryFile").option("pathGlobFilter", "*.{jpg,jpeg,png}").load(images_uri)
+    except Exception as e:  # noqa: BLE001 - no such folder, no connector for its scheme, no access
+        reason = next((line for line in str(e).splitlines() if line.strip()), type(e).__name__)
+        raise ValueError(f"--images {images_uri}: Spark cannot read it: {reason.strip()[:300]}") from None
+    files = found.select(F.element_at(F.split("path", "/"), -1).alias(IMAGE_NAME),
+                         F.col("content").alias(IMAGE_BYTES))
     wanted = parsed.select(LINE, F.posexplode(NAMES).alias("rank", IMAGE_NAME))
     first = (wanted.join(files, IMAGE_NAME).groupBy(LINE)
              .agg(F.min_by(F.struct(IMAGE_NAME, IMAGE_BYTES), "rank").alias("found"))
