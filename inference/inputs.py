@@ -24,7 +24,7 @@ from ingest.rows import (
     class_label,
     contract_cutout,
     cutout_from_bytes,
-    find_image,
+    image_names,
     parse_features,
 )
 
@@ -76,7 +76,8 @@ def check_row(raw: dict[str, str], line: int, data_row: int, source_name: str, i
         row.mags, row.redshift = parse_features(raw, redshift=c.REDSHIFT in features)
         objid = (raw.get(c.OBJID) or "").strip()
         if joined is False:
-            path = (objid and find_image(images, objid, data_row)) or find_image(images, row.key, data_row)
+            names = image_names(objid, row.key, data_row) if images is not None else []
+            path = next((p for p in (Path(images) / n for n in names) if p.is_file()), None)
             joined = (path.name, path.read_bytes()) if path is not None else None
         if joined is None:
             raise RowRejected("no_image", c.IMAGE, f"no {row.key} or row{data_row} .jpg/.jpeg/.png in {images}")
